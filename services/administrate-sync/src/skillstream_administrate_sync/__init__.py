@@ -1,0 +1,1 @@
+"""Skillstream administrate-sync service."""

@@ -1,0 +1,1 @@
+"""Skillstream media-downloader service."""

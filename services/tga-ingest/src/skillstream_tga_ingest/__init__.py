@@ -1,0 +1,1 @@
+"""Skillstream tga-ingest service."""
