@@ -1,0 +1,348 @@
+"""The event store on JetStream: append with optimistic concurrency and dedupe, load by replaying a subject.
+
+One subject per aggregate instance (``tga.unit.BSBCMM412``). An append carries ``Nats-Msg-Id`` (the event
+id: JetStream stores a re-sent event once within the stream's duplicate window) and, when the caller gives
+``expected_last_sequence``, ``Nats-Expected-Last-Subject-Sequence`` — the stream sequence of the aggregate's
+last event as the caller saw it (0: the aggregate must not exist yet). Several events for one aggregate are
+appended as one JetStream *atomic batch* (NATS ≥ 2.12, ``allow_atomic``): all are stored or none.
+
+Errors: :class:`~skillstream_runtime.errors.ConcurrencyError` when the aggregate moved on (JetStream
+``err_code`` 10071), :class:`StreamNotFoundError` when no stream listens on the subject, :class:`AppendError`
+otherwise. Reading decodes through the stream's :class:`EventRegistry`, so upcasters apply on read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+from skillstream_contracts.events import Event, EventMetadata, EventRegistry, event_type_of, new_event_id, utcnow
+from skillstream_contracts.streams import StreamDefinition
+from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
+
+_WRONG_LAST_SEQUENCE = 10071
+_BATCH_DUPLICATE_MSG_ID = 10201
+_MAX_ATOMIC_BATCH = 1000  # server limit for one atomic batch (ADR-50)
+_DIRECT_BATCH = 1000  # events per batch direct get request
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewEvent:
+    """An event to append plus its envelope fields (see :class:`EventMetadata`)."""
+
+    event: Event
+    event_id: str = field(default_factory=new_event_id)
+    occurred_at: dt.datetime = field(default_factory=utcnow)
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    job_id: str | None = None
+    item_key: str | None = None
+    item_outcome: str | None = None
+    item_group: str | None = None
+    item_bytes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedEvent:
+    """An event as stored: where (subject, stream sequence), its envelope and its decoded payload."""
+
+    stream: str
+    subject: str
+    sequence: int
+    metadata: EventMetadata
+    event: Event
+    data: bytes = b""
+
+    @property
+    def event_type(self) -> str:
+        return self.metadata.event_type
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppendResult:
+    """Stream sequences of an append: ``first_sequence..last_sequence``; ``duplicate`` when already stored."""
+
+    stream: str
+    first_sequence: int
+    last_sequence: int
+    duplicate: bool = False
+
+
+def stream_config(definition: StreamDefinition, replicas: int = 1) -> StreamConfig:
+    """The JetStream configuration of an event stream (DESIGN.md): file storage, limits retention, no max
+    age, deletes and purges denied, atomic batches allowed, ``duplicate_window`` for dedupe."""
+    return StreamConfig(
+        name=definition.name,
+        description=definition.description,
+        subjects=list(definition.subjects),
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=0,
+        num_replicas=replicas,
+        duplicate_window=definition.duplicate_window,
+        deny_delete=True,
+        deny_purge=True,
+        allow_direct=True,
+        allow_atomic=definition.allow_atomic_publish,
+    )
+
+
+async def ensure_stream(nc: Client, definition: StreamDefinition, replicas: int = 1) -> None:
+    """Create the stream, or update it to the definition's settings (idempotent)."""
+    js = nc.jetstream()
+    config = stream_config(definition, replicas)
+    try:
+        await js.stream_info(definition.name)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+
+
+class EventStore:
+    """Append and read events of the streams whose registries it is given.
+
+    ``registries`` maps stream name → :class:`EventRegistry`; ``timeout`` is seconds per JetStream request.
+    """
+
+    def __init__(self, nc: Client, registries: Mapping[str, EventRegistry], timeout: float = 10.0) -> None:
+        self._nc = nc
+        self._js = nc.jetstream(timeout=timeout)
+        self._registries = dict(registries)
+        self._timeout = timeout
+
+    def registry(self, stream: str) -> EventRegistry:
+        try:
+            return self._registries[stream]
+        except KeyError as e:
+            raise EventStoreError(f"no event registry for stream {stream!r}") from e
+
+    # --- append ------------------------------------------------------------------------------------
+
+    def _message(self, stream: str, aggregate_id: str, new: NewEvent) -> tuple[bytes, dict[str, str]]:
+        registry = self.registry(stream)
+        event_type = event_type_of(new.event)
+        metadata = EventMetadata(
+            event_id=new.event_id,
+            event_type=event_type,
+            schema_version=registry.current_version(event_type),
+            aggregate_id=aggregate_id,
+            occurred_at=new.occurred_at,
+            correlation_id=new.correlation_id,
+            causation_id=new.causation_id,
+            job_id=new.job_id,
+            item_key=new.item_key,
+            item_outcome=new.item_outcome,
+            item_group=new.item_group,
+            item_bytes=new.item_bytes,
+        )
+        return registry.encode(new.event), metadata.to_headers()
+
+    async def append(
+        self,
+        stream: StreamDefinition,
+        subject: str,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_last_sequence: int | None = None,
+    ) -> AppendResult:
+        """Append ``events`` (1..1000) to one aggregate's subject, all or nothing.
+
+        ``expected_last_sequence``: None appends unconditionally; 0 requires that the subject has no event;
+        N requires that the subject's last event is at stream sequence N.
+
+        Raises:
+            ConcurrencyError: the subject's last sequence differs from ``expected_last_sequence``.
+            StreamNotFoundError: no stream listens on ``subject``.
+            AppendError: JetStream refused the append, or it timed out.
+        """
+        if not events:
+            raise ValueError("append needs at least one event")
+        if len(events) > _MAX_ATOMIC_BATCH:
+            raise ValueError(f"at most {_MAX_ATOMIC_BATCH} events per append")
+        messages = [self._message(stream.name, aggregate_id, e) for e in events]
+        if expected_last_sequence is not None:
+            messages[0][1]["Nats-Expected-Last-Subject-Sequence"] = str(expected_last_sequence)
+        try:
+            if len(messages) == 1:
+                reply = await self._nc.request(subject, messages[0][0], timeout=self._timeout, headers=messages[0][1])
+            else:
+                reply = await self._publish_batch(subject, messages)
+        except nats.errors.NoRespondersError as e:
+            raise StreamNotFoundError(f"no stream listens on {subject}") from e
+        except nats.errors.TimeoutError as e:
+            raise AppendError(f"append to {subject} timed out after {self._timeout}s") from e
+        ack = json.loads(reply.data)
+        error = ack.get("error")
+        if error is None:
+            last = int(ack["seq"])
+            count = int(ack.get("count", 1))
+            return AppendResult(
+                stream=ack["stream"],
+                first_sequence=last - count + 1,
+                last_sequence=last,
+                duplicate=bool(ack.get("duplicate", False)),
+            )
+        code = error.get("err_code")
+        if code == _WRONG_LAST_SEQUENCE:
+            raise ConcurrencyError(subject, expected_last_sequence, error.get("description", ""))
+        if code == _BATCH_DUPLICATE_MSG_ID:
+            return await self._resolve_batch_duplicate(stream, subject, events, error)
+        raise AppendError(f"JetStream refused the append to {subject}: {error}")
+
+    async def _publish_batch(self, subject: str, messages: list[tuple[bytes, dict[str, str]]]) -> Msg:
+        # ADR-50 atomic batch: core publishes carry Nats-Batch-Id/Sequence; the last one commits and is the
+        # only request the server acknowledges.
+        batch_id = new_event_id()
+        last = len(messages) - 1
+        for i, (data, headers) in enumerate(messages):
+            headers["Nats-Batch-Id"] = batch_id
+            headers["Nats-Batch-Sequence"] = str(i + 1)
+            if i == last:
+                headers["Nats-Batch-Commit"] = "1"
+                return await self._nc.request(subject, data, timeout=self._timeout, headers=headers)
+            await self._nc.publish(subject, data, headers=headers)
+        raise AssertionError("unreachable")
+
+    async def _resolve_batch_duplicate(
+        self, stream: StreamDefinition, subject: str, events: Sequence[NewEvent], error: Mapping[str, Any]
+    ) -> AppendResult:
+        # JetStream refuses an atomic batch that repeats a stored Nats-Msg-Id. A retried batch (lost ack)
+        # repeats all of them: that is the idempotent case. A batch that mixes stored and new ids is an error.
+        wanted = [e.event_id for e in events]
+        stored = {r.metadata.event_id: r.sequence for r in await self.load(stream, subject)}
+        if all(i in stored for i in wanted):
+            seqs = [stored[i] for i in wanted]
+            return AppendResult(stream=stream.name, first_sequence=min(seqs), last_sequence=max(seqs), duplicate=True)
+        raise AppendError(f"batch to {subject} repeats some stored event ids but not all: {error}")
+
+    async def append_many(
+        self,
+        stream: StreamDefinition,
+        appends: Iterable[tuple[str, str, Sequence[NewEvent], int | None]],
+        *,
+        concurrency: int = 256,
+    ) -> list[AppendResult | BaseException]:
+        """Run many independent appends with up to ``concurrency`` in flight at once.
+
+        Each item is ``(subject, aggregate_id, events, expected_last_sequence)``. Results come back in
+        order; a failed append yields its exception instead of raising, so one conflict does not hide the
+        outcome of the others.
+        """
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(item: tuple[str, str, Sequence[NewEvent], int | None]) -> AppendResult:
+            subject, aggregate_id, events, expected = item
+            async with gate:
+                return await self.append(stream, subject, aggregate_id, events, expected_last_sequence=expected)
+
+        return list(await asyncio.gather(*(one(i) for i in appends), return_exceptions=True))
+
+    # --- read --------------------------------------------------------------------------------------
+
+    def decode(self, stream: str, msg: Msg) -> RecordedEvent:
+        """Decode one JetStream message into a :class:`RecordedEvent` (upcasting old versions).
+
+        Raises:
+            skillstream_contracts.ContractError: unknown type, unsupported version or bad payload/headers.
+        """
+        return decode_message(self.registry(stream), msg)
+
+    async def last_sequence(self, stream: StreamDefinition, subject: str) -> int:
+        """Stream sequence of the subject's last event, 0 when it has none."""
+        try:
+            msg = await self._js.get_last_msg(stream.name, subject)
+        except nats.js.errors.NotFoundError:
+            return 0
+        return int(msg.seq or 0)
+
+    async def load(
+        self, stream: StreamDefinition, subject: str, *, after_sequence: int = 0
+    ) -> list[RecordedEvent]:
+        """All events of one aggregate subject after ``after_sequence``, oldest first, decoded at their
+        current schema version.
+
+        Uses JetStream batch direct get (ADR-31, ``allow_direct``): one request per 1,000 events, no
+        consumer is created, so thousands of concurrent loads stay cheap.
+
+        Raises:
+            EventStoreError: the server answered with an error status or timed out.
+        """
+        out: list[RecordedEvent] = []
+        registry = self.registry(stream.name)
+        start = after_sequence + 1
+        inbox = self._nc.new_inbox()
+        sub = await self._nc.subscribe(inbox)
+        try:
+            while True:
+                request = {"seq": start, "next_by_subj": subject, "batch": _DIRECT_BATCH}
+                await self._nc.publish(f"$JS.API.DIRECT.GET.{stream.name}", json.dumps(request).encode(), reply=inbox)
+                while True:
+                    try:
+                        msg = await sub.next_msg(timeout=self._timeout)
+                    except nats.errors.TimeoutError as e:
+                        raise EventStoreError(f"loading {subject} timed out after {self._timeout}s") from e
+                    headers = msg.headers or {}
+                    status = headers.get("Status")
+                    if status == "404":
+                        return out
+                    if status == "204":  # end of this batch
+                        break
+                    if status is not None:
+                        raise EventStoreError(f"direct get on {stream.name} failed: {headers}")
+                    out.append(_decode_direct(registry, stream.name, msg, headers))
+                if int(headers.get("Nats-Num-Pending", "0")) == 0:
+                    return out
+                start = out[-1].sequence + 1
+        finally:
+            await sub.unsubscribe()
+
+
+def _decode_direct(registry: EventRegistry, stream: str, msg: Msg, headers: Mapping[str, str]) -> RecordedEvent:
+    metadata = EventMetadata.from_headers(headers)
+    return RecordedEvent(
+        stream=stream,
+        subject=headers["Nats-Subject"],
+        sequence=int(headers["Nats-Sequence"]),
+        metadata=metadata,
+        event=registry.decode(metadata.event_type, metadata.schema_version, msg.data),
+        data=msg.data,
+    )
+
+
+def decode_message(registry: EventRegistry, msg: Msg) -> RecordedEvent:
+    """Decode a JetStream message (consumer delivery or direct get) with ``registry``."""
+    headers = msg.headers or {}
+    metadata = EventMetadata.from_headers(headers)
+    event = registry.decode(metadata.event_type, metadata.schema_version, msg.data)
+    return RecordedEvent(
+        stream=msg.metadata.stream,
+        subject=msg.subject,
+        sequence=msg.metadata.sequence.stream,
+        metadata=metadata,
+        event=event,
+        data=msg.data,
+    )
+
+
+__all__ = [
+    "AppendResult",
+    "EventStore",
+    "NewEvent",
+    "RecordedEvent",
+    "decode_message",
+    "ensure_stream",
+    "stream_config",
+]

@@ -1,0 +1,140 @@
+"""Event store against a real nats-server -js: concurrency, dedupe, atomic batches, upcasting on read."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+import nats.js.errors
+import pytest
+
+from skillstream_contracts.events import Event, EventRegistry
+from skillstream_contracts.jobs import JOB_EVENTS, JobQueued, JobRequested, JobStarted
+from skillstream_contracts.streams import JOBS, StreamDefinition, aggregate_subject
+from skillstream_runtime.errors import ConcurrencyError, StreamNotFoundError
+from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
+
+
+@pytest.fixture
+async def store(nc: Any) -> EventStore:
+    await ensure_stream(nc, JOBS)
+    return EventStore(nc, {"JOBS": JOB_EVENTS})
+
+
+def requested(job_id: str) -> NewEvent:
+    return NewEvent(event=JobRequested(job_id=job_id, kind="test", requested_by="alice"))
+
+
+async def test_stream_settings_follow_design(nc: Any, store: EventStore) -> None:
+    info = await nc.jetstream().stream_info("JOBS")
+    assert info.config.deny_delete and info.config.deny_purge
+    assert str(getattr(info.config.storage, "value", info.config.storage)) == "file"
+    assert not info.config.max_age
+    with pytest.raises(nats.js.errors.APIError):
+        await nc.jetstream().purge_stream("JOBS")
+
+
+async def test_two_writers_same_expected_version_exactly_one_wins(store: EventStore) -> None:
+    subject = aggregate_subject("jobs", "job", "j1")
+    first = await store.append(JOBS, subject, "j1", [requested("j1")], expected_last_sequence=0)
+    a = NewEvent(event=JobQueued(job_id="j1", kind="test"))
+    b = NewEvent(event=JobStarted(job_id="j1", worker="w"))
+    results = await asyncio.gather(
+        store.append(JOBS, subject, "j1", [a], expected_last_sequence=first.last_sequence),
+        store.append(JOBS, subject, "j1", [b], expected_last_sequence=first.last_sequence),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, ConcurrencyError) for r in results) == 1
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert len(await store.load(JOBS, subject)) == 2
+
+
+async def test_fifty_concurrent_writers_end_with_gapless_history(store: EventStore) -> None:
+    subject = aggregate_subject("jobs", "job", "hot")
+
+    async def writer(n: int) -> int:
+        conflicts = 0
+        while True:
+            history = await store.load(JOBS, subject)
+            expected = history[-1].sequence if history else 0
+            event = NewEvent(event=JobStarted(job_id="hot", worker=f"w{n}", total_items=len(history)))
+            try:
+                await store.append(JOBS, subject, "hot", [event], expected_last_sequence=expected)
+                return conflicts
+            except ConcurrencyError:
+                conflicts += 1
+
+    conflicts = await asyncio.gather(*(writer(n) for n in range(50)))
+    history = await store.load(JOBS, subject)
+    assert len(history) == 50
+    # Every writer saw the full history it extended: version i wrote total_items == i, no gaps, no repeats.
+    assert [r.event.total_items for r in history] == list(range(50))  # type: ignore[attr-defined]
+    assert sorted(r.event.worker for r in history) == sorted(f"w{n}" for n in range(50))  # type: ignore[attr-defined]
+    assert sum(conflicts) > 0  # they really raced
+
+
+async def test_same_event_id_is_stored_once(store: EventStore) -> None:
+    subject = aggregate_subject("jobs", "job", "d1")
+    event = requested("d1")
+    r1 = await store.append(JOBS, subject, "d1", [event])
+    r2 = await store.append(JOBS, subject, "d1", [event])
+    assert r2.duplicate and r2.last_sequence == r1.last_sequence
+    assert len(await store.load(JOBS, subject)) == 1
+
+
+async def test_batch_is_atomic_and_retry_is_idempotent(store: EventStore) -> None:
+    subject = aggregate_subject("jobs", "job", "b1")
+    batch = [requested("b1"), NewEvent(event=JobQueued(job_id="b1", kind="test")),
+             NewEvent(event=JobStarted(job_id="b1", worker="w"))]
+    r1 = await store.append(JOBS, subject, "b1", batch, expected_last_sequence=0)
+    assert r1.last_sequence - r1.first_sequence == 2
+    again = await store.append(JOBS, subject, "b1", batch, expected_last_sequence=0)
+    assert again.duplicate and again.last_sequence == r1.last_sequence
+    # A conflicting batch stores nothing at all.
+    with pytest.raises(ConcurrencyError):
+        await store.append(JOBS, subject, "b1", [requested("x"), requested("y")], expected_last_sequence=1)
+    loaded = await store.load(JOBS, subject)
+    assert [type(r.event).__name__ for r in loaded] == ["JobRequested", "JobQueued", "JobStarted"]
+    assert loaded[0].metadata.aggregate_id == "b1"
+
+
+async def test_append_to_unknown_subject_is_typed(store: EventStore) -> None:
+    with pytest.raises(StreamNotFoundError):
+        await store.append(JOBS, "nowhere.job.x", "x", [requested("x")])
+
+
+# --- upcasting on read --------------------------------------------------------------------------------
+
+UPCAST = StreamDefinition(name="UPCAST", context="upcast", subjects=("upcast.>",), description="test")
+
+
+class UnitSeenV1(Event, frozen=True, kw_only=True, tag="upcast.UnitSeen"):
+    code: str
+    release: str  # v1 wrote the release as text, e.g. "1"
+
+
+class UnitSeen(Event, frozen=True, kw_only=True, tag="upcast.UnitSeen"):
+    schema_version = 2
+    code: str
+    release_number: int
+
+
+async def test_v1_event_in_stream_is_read_as_v2(nc: Any) -> None:
+    await ensure_stream(nc, UPCAST)
+    old = EventStore(nc, {"UPCAST": EventRegistry("upcast-v1", [UnitSeenV1])})
+    subject = aggregate_subject("upcast", "unit", "BSBCMM412")
+    await old.append(UPCAST, subject, "BSBCMM412", [NewEvent(event=UnitSeenV1(code="BSBCMM412", release="2"))])
+
+    registry = EventRegistry("upcast", [UnitSeen])
+
+    @registry.upcaster("upcast.UnitSeen", from_version=1)
+    def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
+        raw["release_number"] = int(raw.pop("release"))
+        return raw
+
+    new = EventStore(nc, {"UPCAST": registry})
+    [recorded] = await new.load(UPCAST, subject)
+    assert recorded.metadata.schema_version == 1
+    assert recorded.event == UnitSeen(code="BSBCMM412", release_number=2)
+    assert msgspec.json.decode(recorded.data)["release"] == "2"  # the stored bytes are untouched
