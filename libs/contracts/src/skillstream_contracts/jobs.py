@@ -118,8 +118,16 @@ class JobCancelled(Event, frozen=True, kw_only=True, tag="jobs.JobCancelled"):
 
 JOB_EVENTS = EventRegistry(
     "jobs",
-    [JobRequested, JobQueued, JobStarted, JobItemsPlanned, JobCancelRequested, JobCompleted, JobFailed,
-     JobCancelled],
+    [
+        JobRequested,
+        JobQueued,
+        JobStarted,
+        JobItemsPlanned,
+        JobCancelRequested,
+        JobCompleted,
+        JobFailed,
+        JobCancelled,
+    ],
 )
 """The tagged union of the ``JOBS`` stream."""
 

@@ -64,9 +64,7 @@ def encode_token(value: str) -> str:
 
 def decode_token(token: str) -> str:
     """Inverse of :func:`encode_token`."""
-    return re.sub(
-        r"(?:%[0-9A-F]{2})+", lambda m: bytes.fromhex(m.group().replace("%", "")).decode(), token
-    )
+    return re.sub(r"(?:%[0-9A-F]{2})+", lambda m: bytes.fromhex(m.group().replace("%", "")).decode(), token)
 
 
 def aggregate_subject(context: str, aggregate_type: str, aggregate_id: str) -> str:

@@ -3,17 +3,20 @@
 Subjects (one per aggregate instance, see :mod:`skillstream_contracts.streams`)::
 
     tga.catalogue.<component type>     CatalogueRefreshed (one event per TGA Search page)
-    tga.package.<code>                 PackageDownloaded                      e.g. tga.package.BSB
+    tga.training_package.<code>        PackageDownloaded                      e.g. tga.training_package.BSB
     tga.qualification.<code>           QualificationDownloaded                e.g. tga.qualification.BSB41419
-    tga.skillset.<code>                SkillSetDownloaded                     e.g. tga.skillset.TAESS00009
+    tga.skill_set.<code>               SkillSetDownloaded                     e.g. tga.skill_set.TAESS00009
     tga.unit.<code>                    UnitDownloaded, UnitParseFailed        e.g. tga.unit.BSBCMM412
-    tga.<aggregate>.<code>             ComponentDownloadFailed, ComponentSuperseded, ComponentDeleted
+    tga.<component type>.<code>        ComponentDownloadFailed, ComponentSuperseded, ComponentDeleted
+
+The aggregate token is the :class:`ComponentType` value.
 
 Sources: issue #4 and seed 000 (what is downloaded and parsed), ``TGA-FORMAT.md`` §1.3 (the fields of the
 TGA ``TrainingComponentService`` XSD) and §2 (the AuthorIT unit and qualification XML). Codes are TGA
 national codes as TGA writes them; release numbers are strings (XSD ``Release/ReleaseNumber`` is
-``xs:string``). Parsed text is whitespace-collapsed, one string per paragraph or bullet, in document order.
-A download that is part of a job carries the job/item headers (:class:`~skillstream_contracts.events.EventMetadata`).
+``xs:string``). Parsed text is whitespace-collapsed, one string per paragraph or bullet, in document
+order. A download that is part of a job carries the job/item headers of
+:class:`~skillstream_contracts.events.EventMetadata`.
 """
 
 from __future__ import annotations
@@ -27,25 +30,13 @@ from skillstream_contracts.events import Event, EventRegistry
 
 
 class ComponentType(enum.StrEnum):
-    """The TGA component types Skillstream ingests (XSD ``TrainingComponentTypes``) and their aggregate."""
+    """The TGA component types ingested (XSD ``TrainingComponentTypes``); the value is the subject's
+    aggregate token, e.g. ``tga.skill_set.TAESS00009``."""
 
     TRAINING_PACKAGE = "training_package"
     QUALIFICATION = "qualification"
     SKILL_SET = "skill_set"
     UNIT = "unit"
-
-    @property
-    def aggregate(self) -> str:
-        """The aggregate type token of the subject: ``package``, ``qualification``, ``skillset``, ``unit``."""
-        return _AGGREGATES[self]
-
-
-_AGGREGATES = {
-    ComponentType.TRAINING_PACKAGE: "package",
-    ComponentType.QUALIFICATION: "qualification",
-    ComponentType.SKILL_SET: "skillset",
-    ComponentType.UNIT: "unit",
-}
 
 
 class UsageRecommendation(enum.StrEnum):
@@ -276,13 +267,13 @@ class ComponentSuperseded(Event, frozen=True, kw_only=True, tag="tga.ComponentSu
 
 class ComponentDeleted(Event, frozen=True, kw_only=True, tag="tga.ComponentDeleted"):
     """TGA reports the component deleted (``SearchDeletedByDeletedDate`` → ``DeletedTrainingComponent``
-    {``NationalCode``, ``Operation``, ``UpdatedDate``}). TGA does not say the type; ``component_type`` is
-    what the local catalogue knows, None if the code was never ingested."""
+    {``NationalCode``, ``Operation``, ``UpdatedDate`` → ``deleted_at``}). TGA does not say the type, so this
+    is appended only for codes already ingested, with the type the local catalogue knows."""
 
     code: str
+    component_type: ComponentType
     operation: DeleteOperation
     deleted_at: dt.datetime
-    component_type: ComponentType | None = None
 
 
 TGA_EVENTS = EventRegistry(

@@ -1,0 +1,349 @@
+"""Projections: fold events from JetStream into PostgreSQL read models, exactly once in effect.
+
+A :class:`Projection` names its sources (stream → subject filters), the tables it owns and two coroutines:
+``create_tables(conn, schema)`` and ``apply(conn, schema, events)``. Tables live in a *generation* schema
+``proj_<name>_g<N>``; readers use views of the same names in the projection's ``read_schema``, which point at
+the active generation (see :mod:`skillstream_runtime.replay` for the blue/green rebuild).
+
+:class:`ProjectionRunner` drives one (projection, generation, stream) with a durable pull consumer:
+
+- fetches a batch, skips events at or below the checkpoint (redelivery), applies the rest and writes the
+  checkpoint in **one transaction**, then acks;
+- if the batch fails, replays it one event at a time to isolate the failing event, keeping stream order;
+- retries a failing event with exponential backoff (``stamina``) until it has been delivered
+  ``max_deliver`` times, then stores it in ``skillstream.dead_letters`` with the error and moves on
+  (the dead-letter row and the checkpoint are written in one transaction);
+- treats connection failures (PostgreSQL down) as transient: retried without limit and never dead-lettered.
+
+Order matters to a projection, so one runner per (projection, generation, stream) is active at a time
+(:class:`~skillstream_runtime.generations.ProjectionWorker` holds a PostgreSQL advisory lock; standby
+replicas wait), and the retry schedule is kept here rather than by consumer ``backoff``/``max_deliver``,
+which would redeliver a failed event *after* newer ones.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import asyncpg
+import nats.errors
+import nats.js.errors
+import stamina
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter, Gauge
+
+from skillstream_contracts import ContractError
+from skillstream_contracts.events import EventRegistry
+from skillstream_runtime.eventstore import RecordedEvent, decode_message
+
+log = structlog.get_logger(__name__)
+
+EVENTS_APPLIED = Counter("skillstream_projection_events_applied_total", "Events applied", ["projection"])
+DEAD_LETTERED = Counter("skillstream_projection_dead_letters_total", "Events dead-lettered", ["projection"])
+CHECKPOINT = Gauge("skillstream_projection_checkpoint", "Last applied stream sequence", ["projection", "stream"])
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+)
+"""Errors that say nothing about the event: retried forever, never dead-lettered."""
+
+
+class Projection(abc.ABC):
+    """A read model built from events. Subclasses set the class variables and the two coroutines.
+
+    - ``name``: unique, a plain identifier (``job_progress``);
+    - ``read_schema``: the schema of the views readers query (usually the owning service's schema);
+    - ``sources``: stream name → subject filters (empty tuple: the whole stream);
+    - ``tables``: the tables ``create_tables`` makes, each exposed as a view in ``read_schema``;
+    - ``registries``: stream name → :class:`EventRegistry` used to decode.
+    """
+
+    name: ClassVar[str]
+    read_schema: ClassVar[str]
+    sources: ClassVar[Mapping[str, tuple[str, ...]]]
+    tables: ClassVar[tuple[str, ...]]
+    registries: ClassVar[Mapping[str, EventRegistry]]
+
+    @abc.abstractmethod
+    async def create_tables(self, conn: asyncpg.Connection, schema: str) -> None:
+        """Create this projection's tables (and indexes) in ``schema``, which is empty."""
+
+    @abc.abstractmethod
+    async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
+        """Apply ``events`` (stream order, one stream) to the tables in ``schema`` inside the caller's
+        transaction. Prefer batched writes (``executemany``). Raise to reject the batch."""
+
+
+def generation_schema(projection: str, generation: int) -> str:
+    """Schema of one generation of a projection's tables: ``proj_<name>_g<generation>``."""
+    return f"proj_{projection}_g{generation}"
+
+
+def consumer_name(projection: str, generation: int) -> str:
+    """Durable consumer of one generation: ``proj_<name>_g<generation>`` (one per source stream)."""
+    return f"proj_{projection}_g{generation}"
+
+
+class GenerationRetired(Exception):
+    """The generation this runner feeds is no longer the active one (a rebuild was swapped in)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunnerSettings:
+    """``batch_size`` events per fetch; ``fetch_timeout`` seconds to wait for a batch; ``max_deliver``
+    deliveries before dead-lettering; ``backoff_initial``/``backoff_max`` seconds between retries;
+    ``ack_wait`` seconds JetStream waits for an ack before redelivering (a crashed runner's batch is
+    re-read from the checkpoint at restart, not after ``ack_wait``)."""
+
+    batch_size: int = 500
+    fetch_timeout: float = 1.0
+    max_deliver: int = 5
+    backoff_initial: float = 0.2
+    backoff_max: float = 10.0
+    ack_wait: float = 30.0
+
+
+class ProjectionRunner:
+    """Feeds one projection generation from one stream through a durable pull consumer."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        generation: int,
+        stream: str,
+        nc: Client,
+        pool: asyncpg.Pool,
+        settings: RunnerSettings | None = None,
+        *,
+        check_active: bool = True,
+    ) -> None:
+        self.projection = projection
+        self.generation = generation
+        self.stream = stream
+        self.schema = generation_schema(projection.name, generation)
+        self.durable = consumer_name(projection.name, generation)
+        self.settings = settings or RunnerSettings()
+        self.check_active = check_active
+        self._nc = nc
+        self._js = nc.jetstream()
+        self._pool = pool
+        self._registry = projection.registries[stream]
+        self._log = log.bind(projection=projection.name, generation=generation, stream=stream)
+        self._stop = asyncio.Event()
+        self.checkpoint = 0
+
+    def stop(self) -> None:
+        """Ask the runner to stop after the batch in hand (graceful: nothing in flight is lost)."""
+        self._stop.set()
+
+    async def reset_consumer(self, start_sequence: int) -> None:
+        """(Re)create this generation's durable pull consumer so it delivers from ``start_sequence``.
+
+        Called at every start: the checkpoint in PostgreSQL, not the consumer's ack state, is the truth, and
+        starting exactly after it keeps stream order even when a crash left a batch unacknowledged (JetStream
+        would otherwise redeliver that batch after newer events). The consumer redelivers without limit;
+        ``max_deliver`` is enforced here, in order, by :meth:`_apply_with_retries`.
+        """
+        filters = list(self.projection.sources[self.stream])
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start_sequence,
+            ack_wait=self.settings.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=self.settings.batch_size * 2,
+            filter_subjects=filters or None,
+        )
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await self._js.delete_consumer(self.stream, self.durable)
+        await self._js.add_consumer(self.stream, config)
+
+    async def pending(self) -> int:
+        """Events the consumer has not delivered yet plus those delivered but not acked."""
+        info = await self._js.consumer_info(self.stream, self.durable)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def _load_checkpoint(self) -> int:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchval(
+                "SELECT last_sequence FROM skillstream.projection_checkpoints"
+                " WHERE projection = $1 AND generation = $2 AND stream = $3",
+                self.projection.name, self.generation, self.stream,
+            )
+        return int(row or 0)
+
+    async def run(self, *, until_caught_up: bool = False) -> None:
+        """Consume until :meth:`stop` (or, with ``until_caught_up``, until nothing is pending).
+
+        Raises:
+            GenerationRetired: the generation was swapped out (only when ``check_active``).
+        """
+        self.checkpoint = await self._load_checkpoint()
+        await self.reset_consumer(self.checkpoint + 1)
+        psub = await self._js.pull_subscribe_bind(self.durable, stream=self.stream)
+        try:
+            while not self._stop.is_set():
+                try:
+                    msgs = await psub.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout)
+                except nats.errors.TimeoutError:
+                    if until_caught_up and await self.pending() == 0:
+                        return
+                    continue
+                await self._handle_batch(msgs)
+        finally:
+            await psub.unsubscribe()
+
+    # --- one batch ---------------------------------------------------------------------------------
+
+    async def _handle_batch(self, msgs: list[Msg]) -> None:
+        fresh = [m for m in msgs if m.metadata.sequence.stream > self.checkpoint]
+        for m in msgs:
+            if m.metadata.sequence.stream <= self.checkpoint:
+                await m.ack()  # redelivered, already applied
+        if not fresh:
+            return
+        try:
+            decoded = [decode_message(self._registry, m) for m in fresh]
+            await self._transient_retry(self._commit, decoded, fresh[-1].metadata.sequence.stream)
+        except GenerationRetired:
+            raise
+        except Exception as e:
+            self._log.warning("batch failed, isolating the failing event", error=repr(e), size=len(fresh))
+            await self._one_by_one(fresh)
+            return
+        for m in fresh:
+            await m.ack()
+
+    async def _commit(self, events: Sequence[RecordedEvent], last_sequence: int) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._assert_active(conn)
+            if events:
+                await self.projection.apply(conn, self.schema, events)
+            await self._write_checkpoint(conn, last_sequence)
+        self._advance(last_sequence, len(events))
+
+    async def _assert_active(self, conn: asyncpg.Connection) -> None:
+        if not self.check_active:
+            return
+        # FOR SHARE: a swap (FOR UPDATE on this row) waits for this batch, and this batch sees the swap.
+        active = await conn.fetchval(
+            "SELECT active_generation FROM skillstream.projections WHERE name = $1 FOR SHARE", self.projection.name
+        )
+        if active != self.generation:
+            raise GenerationRetired(f"{self.projection.name}: generation {self.generation} is not active ({active})")
+
+    async def _write_checkpoint(self, conn: asyncpg.Connection, last_sequence: int) -> None:
+        await conn.execute(
+            "INSERT INTO skillstream.projection_checkpoints (projection, generation, stream, last_sequence)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (projection, generation, stream)"
+            " DO UPDATE SET last_sequence = EXCLUDED.last_sequence, updated_at = now()",
+            self.projection.name, self.generation, self.stream, last_sequence,
+        )
+
+    def _advance(self, last_sequence: int, applied: int) -> None:
+        self.checkpoint = last_sequence
+        EVENTS_APPLIED.labels(self.projection.name).inc(applied)
+        CHECKPOINT.labels(self.projection.name, self.stream).set(last_sequence)
+
+    async def _transient_retry(self, fn: Any, *args: Any) -> None:
+        """Retry ``fn`` while PostgreSQL/NATS are unreachable; other errors propagate at once."""
+        async for attempt in stamina.retry_context(
+            on=TRANSIENT_ERRORS, attempts=None, timeout=None,
+            wait_initial=self.settings.backoff_initial, wait_max=self.settings.backoff_max,
+        ):
+            with attempt:
+                await fn(*args)
+
+    async def _one_by_one(self, msgs: list[Msg]) -> None:
+        for i, msg in enumerate(msgs):
+            seq = msg.metadata.sequence.stream
+            with structlog.contextvars.bound_contextvars(stream_sequence=seq, subject=msg.subject):
+                error, attempts = await self._apply_with_retries(msg, rest=msgs[i + 1 :])
+                if error is None:
+                    await msg.ack()
+                    continue
+                await self._transient_retry(self._dead_letter, msg, error, attempts)
+                await msg.term()
+
+    async def _apply_with_retries(self, msg: Msg, rest: list[Msg]) -> tuple[str | None, int]:
+        """Apply one event, retrying with backoff until it has had ``max_deliver`` attempts in all.
+        Returns ``(None, attempts)`` on success, else ``(last error, attempts)`` for the dead-letter row."""
+        delivered = msg.metadata.num_delivered or 1
+        attempts = max(1, self.settings.max_deliver - delivered + 1)
+        try:
+            event = decode_message(self._registry, msg)
+        except ContractError as e:  # cannot get better by retrying
+            return f"undecodable event: {e}", delivered
+        try:
+            async for attempt in stamina.retry_context(
+                on=lambda e: not isinstance(e, GenerationRetired), attempts=attempts, timeout=None,
+                wait_initial=self.settings.backoff_initial, wait_max=self.settings.backoff_max,
+            ):
+                with attempt:
+                    for m in (msg, *rest):  # keep the event and those queued behind it from redelivery
+                        await m.in_progress()
+                    await self._transient_retry(self._commit, [event], msg.metadata.sequence.stream)
+        except GenerationRetired:
+            raise
+        except Exception as e:
+            self._log.error("event failed after retries", error=repr(e), attempts=attempts)
+            return f"{type(e).__name__}: {e}", delivered - 1 + attempts
+        return None, delivered
+
+    async def _dead_letter(self, msg: Msg, error: str, attempts: int) -> None:
+        seq = msg.metadata.sequence.stream
+        headers = dict(msg.headers or {})
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._assert_active(conn)
+            await insert_dead_letter(
+                conn, self.projection.name, self.generation, self.stream, seq, msg.subject, headers, msg.data,
+                error, attempts,
+            )
+            await self._write_checkpoint(conn, seq)
+        self._advance(seq, 0)
+        DEAD_LETTERED.labels(self.projection.name).inc()
+        self._log.error("event dead-lettered", stream_sequence=seq, error=error)
+
+
+async def insert_dead_letter(
+    conn: asyncpg.Connection, projection: str, generation: int, stream: str, sequence: int, subject: str,
+    headers: Mapping[str, str], data: bytes, error: str, attempts: int,
+) -> None:
+    """Store one event in ``skillstream.dead_letters`` (idempotent per projection/generation/stream/sequence)."""
+    await conn.execute(
+        "INSERT INTO skillstream.dead_letters (projection, generation, stream, stream_sequence, subject,"
+        " event_type, headers, data, error, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)"
+        " ON CONFLICT (projection, generation, stream, stream_sequence)"
+        " DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, failed_at = now()",
+        projection, generation, stream, sequence, subject, headers.get("Skillstream-Event-Type"),
+        json.dumps(dict(headers)), data, error, attempts,
+    )
+
+
+__all__ = [
+    "TRANSIENT_ERRORS",
+    "GenerationRetired",
+    "Projection",
+    "ProjectionRunner",
+    "RunnerSettings",
+    "consumer_name",
+    "generation_schema",
+    "insert_dead_letter",
+]
