@@ -34,9 +34,7 @@ def _published() -> Iterator[tuple[EventRegistry, str, int]]:
 
 
 PUBLISHED = [pytest.param(r, t, v, id=f"{t}.v{v}") for r, t, v in _published()]
-CURRENT = [
-    pytest.param(r, t, id=t) for r, t, v in _published() if v == r.current_version(t)
-]
+CURRENT = [pytest.param(r, t, id=t) for r, t, v in _published() if v == r.current_version(t)]
 
 
 def _read_fixture(registry: EventRegistry, event_type: str, version: int) -> bytes:
@@ -138,8 +136,11 @@ def _struct_types(info: msgspec.inspect.Type) -> Iterator[msgspec.inspect.Struct
     elif isinstance(info, msgspec.inspect.UnionType):
         for t in info.types:
             yield from _struct_types(t)
-    elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.TupleType):
+    elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.VarTupleType):
         yield from _struct_types(info.item_type)
+    elif isinstance(info, msgspec.inspect.TupleType):
+        for t in info.item_types:
+            yield from _struct_types(t)
     elif isinstance(info, msgspec.inspect.DictType):
         yield from _struct_types(info.value_type)
 

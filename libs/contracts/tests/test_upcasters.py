@@ -4,7 +4,7 @@ History of ``test.ThingMeasured``:
 
 - v1 ``{"id": str, "size_kb": int}``
 - v2 renamed ``id`` → ``thing_id``
-- v3 ``size_kb`` → ``size_bytes`` (× 1024) and a defaulted ``unit``
+- v3 ``size_kb`` → ``size_bytes`` (times 1024) and a defaulted ``unit``
 """
 
 from __future__ import annotations
@@ -108,4 +108,9 @@ def test_an_upcaster_for_an_unknown_type_is_refused() -> None:
 def test_the_encoded_current_version_has_no_version_field() -> None:
     # The schema version travels in the Skillstream-Schema-Version header, never in the body.
     body = msgspec.json.decode(_registry().encode(EXPECTED))
-    assert body == {"type": "test.ThingMeasured", "thing_id": "BSBCMM412", "size_bytes": 256000, "unit": "bytes"}
+    assert body == {
+        "type": "test.ThingMeasured",
+        "thing_id": "BSBCMM412",
+        "size_bytes": 256000,
+        "unit": "bytes",
+    }
