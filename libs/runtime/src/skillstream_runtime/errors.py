@@ -11,6 +11,7 @@
     ├── ProjectionError
     │   └── ReplayError            a rebuild could not complete or be swapped in
     ├── MigrationError             a migration file is malformed, changed after being applied, or failed
+    ├── CommandRejected            raised by a handler: reply with this typed error
     └── RequestError               a command/query reply carried an error (``.reply`` is the ErrorReply)
 """
 
@@ -73,8 +74,21 @@ class RequestError(SkillstreamRuntimeError):
         return self.reply.code
 
 
+
+
+class CommandRejected(SkillstreamRuntimeError):
+    """Raised by a command/query handler to reply with a typed error (``code``, ``detail``)."""
+
+    def __init__(self, code: ErrorCode, detail: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.errors = errors or []
+
+
 __all__ = [
     "AppendError",
+    "CommandRejected",
     "ConcurrencyError",
     "EmbeddedServerError",
     "EventStoreError",

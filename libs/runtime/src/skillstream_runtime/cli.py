@@ -1,0 +1,228 @@
+"""``skillstream``: the operator's command line.
+
+Commands: ``up`` (start the stack), ``streams`` (event streams and their state), ``projections`` (active
+generation, checkpoints, lag), ``replay`` (blue/green rebuild), ``dlq list|retry|discard`` (dead letters).
+Connections: ``NATS_URL`` / ``DATABASE_URL`` from the environment, else the embedded stack that
+``skillstream up`` recorded in ``<DATA_DIR>/stack.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Coroutine
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import nats
+import nats.js.errors
+import typer
+from nats.aio.client import Client
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from skillstream_contracts.streams import ALL_STREAMS
+from skillstream_runtime import deadletters, discovery, generations
+from skillstream_runtime.eventstore import ensure_stream
+from skillstream_runtime.migrations import migrate_runtime
+from skillstream_runtime.settings import Settings
+
+app = typer.Typer(help="Skillstream operator commands.", no_args_is_help=True, pretty_exceptions_show_locals=False)
+dlq_app = typer.Typer(help="Dead-lettered events of projections.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _urls(settings: Settings) -> tuple[str, str]:
+    nats_url, dsn = settings.nats_url, settings.database_url.get_secret_value() if settings.database_url else None
+    state = settings.data_dir / "stack.json"
+    if (not nats_url or not dsn) and state.exists():
+        recorded = json.loads(state.read_text())
+        nats_url = nats_url or recorded.get("nats_url")
+        dsn = dsn or recorded.get("database_url")
+    if not nats_url or not dsn:
+        console.print("[red]No NATS_URL/DATABASE_URL and no running stack: start one with `skillstream up`.[/]")
+        raise typer.Exit(2)
+    return nats_url, dsn
+
+
+@contextlib.asynccontextmanager
+async def _connect(settings: Settings, *, database: bool = True) -> AsyncIterator[tuple[Client, asyncpg.Pool | None]]:
+    nats_url, dsn = _urls(settings)
+    nc = await nats.connect(nats_url, name="skillstream-cli")
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4) if database else None
+    try:
+        if pool is not None:
+            async with pool.acquire() as conn:
+                await migrate_runtime(conn)
+        yield nc, pool
+    finally:
+        if pool is not None:
+            await pool.close()
+        await nc.drain()
+
+
+@app.command()
+def up(
+    service: Annotated[list[str] | None, typer.Option("--service", "-s", help="only these services")] = None,
+    nats_port: Annotated[int | None, typer.Option(help="embedded NATS port (default 4222 if free)")] = None,
+    http_base_port: Annotated[int | None, typer.Option(help="first HTTP port; services get consecutive ports")] = None,
+    check: Annotated[bool, typer.Option("--check", help="exit once every service has been healthy")] = False,
+) -> None:
+    """Start the stack: embedded NATS and PostgreSQL (unless NATS_URL / DATABASE_URL are set) and every
+    service, supervised, until Ctrl-C."""
+    from skillstream_runtime.stack import run_stack
+
+    code = run_stack(Settings(), services=service, nats_port=nats_port, http_base_port=http_base_port,
+                     console=console, stop_after_healthy=check)
+    raise typer.Exit(code)
+
+
+@app.command()
+def streams(ensure: Annotated[bool, typer.Option(help="create or update every stream first")] = False) -> None:
+    """Show every event stream: subjects, messages, bytes, last sequence, consumers."""
+
+    async def go() -> None:
+        async with _connect(Settings(), database=False) as (nc, _):
+            js = nc.jetstream()
+            table = Table("stream", "subjects", "messages", "bytes", "last seq", "consumers", title="Event streams")
+            for definition in ALL_STREAMS:
+                if ensure:
+                    await ensure_stream(nc, definition)
+                try:
+                    info = await js.stream_info(definition.name)
+                except nats.js.errors.NotFoundError:
+                    table.add_row(definition.name, ", ".join(definition.subjects), "[dim]not created[/]", "", "", "")
+                    continue
+                s = info.state
+                table.add_row(definition.name, ", ".join(definition.subjects), f"{s.messages:,}", f"{s.bytes:,}",
+                              str(s.last_seq), str(s.consumer_count))
+            console.print(table)
+
+    _run(go())
+
+
+@app.command()
+def projections() -> None:
+    """Show every projection: active generation, checkpoint per stream and lag."""
+
+    async def go() -> None:
+        async with _connect(Settings()) as (nc, pool):
+            assert pool is not None
+            js = nc.jetstream()
+            table = Table("projection", "generation", "stream", "checkpoint", "stream last", "lag", title="Projections")
+            for name, projection in discovery.projections().items():
+                gen = await generations.active_generation(pool, projection)
+                cps = await generations.checkpoints(pool, name, gen)
+                for stream in projection.sources:
+                    last = (await js.stream_info(stream)).state.last_seq
+                    cp = cps.get(stream, 0)
+                    table.add_row(name, str(gen), stream, str(cp), str(last), str(max(0, last - cp)))
+            console.print(table)
+
+    _run(go())
+
+
+@app.command()
+def replay(
+    projection: Annotated[str | None, typer.Argument(help="projection name (see `skillstream projections`)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="rebuild every projection")] = False,
+) -> None:
+    """Rebuild projections from stream sequence 1 into fresh tables and swap them in atomically; the old
+    tables keep serving reads until the swap."""
+    known = discovery.projections()
+    if all_:
+        names = list(known)
+    elif projection:
+        if projection not in known:
+            console.print(f"[red]Unknown projection {projection!r}; known: {', '.join(known) or 'none'}[/]")
+            raise typer.Exit(2)
+        names = [projection]
+    else:
+        console.print("[red]Name a projection or pass --all.[/]")
+        raise typer.Exit(2)
+
+    async def go() -> None:
+        async with _connect(Settings()) as (nc, pool):
+            assert pool is not None
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          TimeRemainingColumn(), console=console) as bar:
+                for name in names:
+                    tasks: dict[str, Any] = {}
+
+                    def report(stream: str, done: int, last: int, name: str = name,
+                               tasks: dict[str, Any] = tasks) -> None:
+                        if stream not in tasks:
+                            tasks[stream] = bar.add_task(f"{name} ← {stream}", total=max(last, 1))
+                        bar.update(tasks[stream], completed=min(done, last), total=max(last, 1))
+
+                    gen = await generations.rebuild(known[name], nc, pool, on_progress=report)
+                    bar.console.print(f"[green]{name}[/]: generation {gen} swapped in")
+
+    _run(go())
+
+
+@dlq_app.command("list")
+def dlq_list(projection: Annotated[str | None, typer.Option(help="only this projection")] = None) -> None:
+    """List dead-lettered events with their error."""
+
+    async def go() -> None:
+        async with _connect(Settings()) as (_, pool):
+            assert pool is not None
+            rows = await deadletters.list_dead_letters(pool, projection)
+            table = Table("id", "projection", "stream", "seq", "type", "attempts", "failed at", "error",
+                          title=f"Dead letters ({len(rows)})")
+            for r in rows:
+                table.add_row(str(r.id), r.projection, r.stream, str(r.stream_sequence), r.event_type or "?",
+                              str(r.attempts), r.failed_at.isoformat(timespec="seconds"), r.error)
+            console.print(table)
+
+    _run(go())
+
+
+@dlq_app.command("retry")
+def dlq_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="dead letter ids")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="retry every dead letter")] = False,
+) -> None:
+    """Re-apply dead letters through their projection (after fixing the cause); exits 1 if any fails again."""
+    if not ids and not all_:
+        console.print("[red]Give dead letter ids or --all.[/]")
+        raise typer.Exit(2)
+
+    async def go() -> int:
+        async with _connect(Settings()) as (_, pool):
+            assert pool is not None
+            outcomes = await deadletters.retry_dead_letters(pool, discovery.projections(), None if all_ else ids)
+            for o in outcomes:
+                console.print(f"{o.id}: [green]applied[/]" if o.ok else f"{o.id}: [red]failed again[/] {o.error}")
+            return 0 if all(o.ok for o in outcomes) else 1
+
+    raise typer.Exit(_run(go()))
+
+
+@dlq_app.command("discard")
+def dlq_discard(ids: Annotated[list[int], typer.Argument(help="dead letter ids")]) -> None:
+    """Delete dead letters for good (the events stay in their stream)."""
+
+    async def go() -> None:
+        async with _connect(Settings()) as (_, pool):
+            assert pool is not None
+            n = await deadletters.discard_dead_letters(pool, ids)
+            console.print(f"discarded {n} dead letter(s)")
+
+    _run(go())
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,37 @@
+"""structlog configuration: JSON lines (or console) with context bound per message.
+
+Handlers bind ``correlation_id``, ``subject`` and ``stream_sequence`` with
+``structlog.contextvars.bound_contextvars`` so every line logged while handling a message carries them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(level: str = "info", fmt: str = "json", service: str | None = None) -> None:
+    """Configure structlog and the standard library logging to write one line per event to stderr."""
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.dict_tracebacks if fmt == "json" else structlog.dev.set_exc_info,
+    ]
+    structlog.configure(
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    if service:
+        structlog.contextvars.bind_contextvars(service=service)
+
+
+__all__ = ["configure_logging"]

@@ -1,0 +1,15 @@
+"""``skillstream-orchestrator`` / ``python -m skillstream_orchestrator``: run the orchestrator service."""
+
+from __future__ import annotations
+
+from skillstream_runtime.host import main as host_main
+
+from skillstream_orchestrator.bootstrap import definition
+
+
+def main() -> None:
+    host_main(definition())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+-- The tga-ingest service's own schema: its read models (projection views) and tables live here.
+CREATE SCHEMA IF NOT EXISTS tga_ingest;

@@ -1,0 +1,15 @@
+"""``skillstream-training`` / ``python -m skillstream_training``: run the training service."""
+
+from __future__ import annotations
+
+from skillstream_runtime.host import main as host_main
+
+from skillstream_training.bootstrap import definition
+
+
+def main() -> None:
+    host_main(definition())
+
+
+if __name__ == "__main__":
+    main()

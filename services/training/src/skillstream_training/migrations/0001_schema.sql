@@ -1,0 +1,2 @@
+-- The training service's own schema: its read models (projection views) and tables live here.
+CREATE SCHEMA IF NOT EXISTS training;
