@@ -198,16 +198,29 @@ class ProjectionRunner:
         self.checkpoint = await self._load_checkpoint()
         await self.reset_consumer(self.checkpoint + 1)
         psub = await self._js.pull_subscribe_bind(self.durable, stream=self.stream)
+
+        async def fetch() -> list[Msg]:
+            try:
+                return list(await psub.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout))
+            except nats.errors.TimeoutError:
+                return []
+
+        # The next batch is fetched while the current one is written to PostgreSQL (max_ack_pending allows
+        # two batches in flight); batches are still applied strictly one after the other.
+        prefetch = asyncio.create_task(fetch())
         try:
             while not self._stop.is_set():
-                try:
-                    msgs = await psub.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout)
-                except nats.errors.TimeoutError:
+                msgs = await prefetch
+                prefetch = asyncio.create_task(fetch())
+                if not msgs:
                     if until_caught_up and await self.pending() == 0:
                         return
                     continue
                 await self._handle_batch(msgs)
         finally:
+            prefetch.cancel()
+            with contextlib.suppress(BaseException):
+                await prefetch
             await psub.unsubscribe()
 
     # --- one batch ---------------------------------------------------------------------------------

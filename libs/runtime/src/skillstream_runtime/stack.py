@@ -1,0 +1,328 @@
+"""The local stack behind ``skillstream up``: embedded NATS + PostgreSQL and every service, supervised.
+
+``run_stack`` starts embedded servers unless ``NATS_URL`` / ``DATABASE_URL`` point elsewhere, starts each
+service discovered in the ``skillstream.services`` entry point group as a child process
+(``python -m skillstream_<name>``), polls their ``/healthz``, restarts crashed children with capped
+exponential backoff, and on SIGINT/SIGTERM stops the children (SIGTERM, then SIGKILL after a grace period)
+before the servers. Child output is appended to ``<data_dir>/logs/<service>.log``.
+
+Errors: ``StackError`` (a ``SkillstreamRuntimeError``) for an unknown service name; ``EmbeddedServerError``
+when an embedded server cannot start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from skillstream_runtime.embedded import EmbeddedNats, EmbeddedPostgres, start_nats, start_postgres
+from skillstream_runtime.errors import SkillstreamRuntimeError
+from skillstream_runtime.settings import Settings
+
+_TICK = 0.5  # seconds between health polls / display refreshes
+_QUICK_CRASH = 30.0  # a child that dies sooner than this after starting counts as a quick crash
+_MAX_QUICK_CRASHES = 5  # consecutive quick crashes before giving up on a service
+_BACKOFF_MAX = 30.0  # seconds, cap of the restart backoff
+_STOP_TIMEOUT = 20.0  # seconds the children get to exit after SIGTERM
+_HEALTHY_TIMEOUT = 60.0  # seconds every service gets to become healthy with stop_after_healthy
+_COLORS = {"healthy": "green", "starting": "yellow", "restarting": "yellow", "unhealthy": "red",
+           "failed": "red"}
+
+
+class StackError(SkillstreamRuntimeError):
+    """The stack cannot be started as asked (e.g. an unknown service name)."""
+
+
+@dataclass
+class _Child:
+    name: str
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    state: str = "starting"
+    restarts: int = 0
+    quick_crashes: int = 0
+    started_at: float = 0.0
+    restart_at: float = 0.0
+    ever_healthy: bool = False
+    pids: list[int] = field(default_factory=list)
+
+
+def _say(console: Console, text: str) -> None:
+    """One status line (printed above the Live table on a terminal), never wrapped."""
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _any_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def discover_services() -> dict[str, int]:
+    """Service name → default HTTP port of every ``skillstream.services`` entry point, sorted by name."""
+    found: dict[str, int] = {}
+    for ep in entry_points(group="skillstream.services"):
+        definition = ep.load()()
+        found[definition.name] = definition.default_http_port
+    return dict(sorted(found.items()))
+
+
+class _Supervisor:
+    def __init__(self, children: list[_Child], env: dict[str, str], console: Console) -> None:
+        self.children, self.env, self.console = children, env, console
+        self.stop = threading.Event()
+        self.live: Live | None = None
+
+    def say(self, text: str) -> None:
+        _say(self.console, text)
+
+    def set_state(self, child: _Child, state: str, note: str = "") -> None:
+        if child.state != state:
+            child.state = state
+            pid = child.proc.pid if child.proc else "-"
+            self.say(f"{child.name}: {state} (pid {pid}, port {child.port}){note}")
+
+    def spawn(self, child: _Child) -> None:
+        module = "skillstream_" + child.name.replace("-", "_")
+        with child.log_path.open("ab") as log:
+            log.write(f"\n=== skillstream up: starting {module} at {time.ctime()}\n".encode())
+            log.flush()
+            child.proc = subprocess.Popen(
+                [sys.executable, "-m", module], env={**self.env, "HTTP_PORT": str(child.port)},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        child.pids.append(child.proc.pid)
+        child.started_at = time.monotonic()
+        child.state = ""
+        self.set_state(child, "starting")
+
+    def check(self, child: _Child, http: httpx.Client) -> None:
+        now = time.monotonic()
+        if child.state == "restarting" and now >= child.restart_at:
+            child.restarts += 1
+            self.spawn(child)
+        if child.proc is None or child.state in ("failed", "restarting", "stopped"):
+            return
+        code = child.proc.poll()
+        if code is not None:
+            ran = now - child.started_at
+            child.quick_crashes = child.quick_crashes + 1 if ran < _QUICK_CRASH else 1
+            if child.quick_crashes >= _MAX_QUICK_CRASHES:
+                self.set_state(child, "failed", f": exited {code}, gave up; see {child.log_path}")
+                return
+            delay = min(0.5 * 2 ** (child.quick_crashes - 1), _BACKOFF_MAX)
+            child.restart_at = now + delay
+            self.set_state(child, "restarting", f": exited {code} after {ran:.1f}s, restart in {delay:.1f}s")
+            return
+        try:
+            ok = http.get(f"http://127.0.0.1:{child.port}/healthz").status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if ok:
+            child.ever_healthy = True
+            self.set_state(child, "healthy")
+        elif child.state == "healthy":
+            self.set_state(child, "unhealthy")
+
+    def table(self) -> Table:
+        table = Table(title="skillstream up (Ctrl-C to stop)", title_justify="left")
+        for col in ("service", "pid", "port", "state", "restarts", "uptime"):
+            table.add_column(col, justify="right" if col in ("pid", "port", "restarts", "uptime") else "left")
+        now = time.monotonic()
+        for c in self.children:
+            alive = c.proc is not None and c.proc.poll() is None
+            color = _COLORS.get(c.state, "dim")
+            table.add_row(c.name, str(c.proc.pid) if alive and c.proc else "-", str(c.port),
+                          f"[{color}]{c.state}[/]", str(c.restarts),
+                          f"{now - c.started_at:.0f}s" if alive else "-")
+        return table
+
+    def refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.table(), refresh=True)
+
+    def shutdown(self) -> None:
+        running = [c for c in self.children if c.proc is not None and c.proc.poll() is None]
+        for c in running:
+            assert c.proc is not None
+            c.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while running and time.monotonic() < deadline:
+            time.sleep(0.1)
+            for c in [c for c in running if c.proc is not None and c.proc.poll() is not None]:
+                running.remove(c)
+                self.set_state(c, "stopped")
+            self.refresh()
+        for c in running:
+            assert c.proc is not None
+            c.proc.kill()
+            c.proc.wait()
+            self.set_state(c, "stopped", f": killed after {_STOP_TIMEOUT:.0f}s")
+        for c in self.children:
+            if c.state not in ("stopped", "failed"):
+                self.set_state(c, "stopped")
+        self.refresh()
+
+
+def _start_servers(settings: Settings, nats_port: int | None, console: Console,
+                   started: list[EmbeddedNats | EmbeddedPostgres]) -> tuple[str, str]:
+    nats_url = settings.nats_url
+    if not nats_url:
+        port = nats_port or (4222 if _port_free(4222) else None)
+        nats = start_nats(settings.data_dir / "nats", port=port)
+        started.append(nats)
+        nats_url = nats.url
+        _say(console, f"NATS       {nats_url} (embedded, monitor {nats.monitor_url}, data {nats.store_dir})")
+    else:
+        _say(console, f"NATS       {_hide_password(nats_url)}")
+    if settings.database_url is None:
+        pg = start_postgres(settings.data_dir / "postgres")
+        started.append(pg)
+        dsn = pg.dsn()
+        _say(console, f"PostgreSQL {_hide_password(dsn)} (embedded, data {pg.data_dir})")
+    else:
+        dsn = settings.database_url.get_secret_value()
+        _say(console, f"PostgreSQL {_hide_password(dsn)}")
+    return nats_url, dsn
+
+
+def run_stack(settings: Settings, *, services: Sequence[str] | None = None, nats_port: int | None = None,
+              http_base_port: int | None = None, console: Console | None = None,
+              stop_after_healthy: bool = False) -> int:
+    """Run the local stack until SIGINT/SIGTERM; return the process exit code.
+
+    ``services`` limits the stack to those names (default: all discovered). ``nats_port`` is the embedded
+    NATS client port (default 4222 if free, else any free port). ``http_base_port`` gives the services
+    consecutive HTTP ports in name order (default: each service's own port, or a free one if that is busy).
+    With ``stop_after_healthy`` it stops as soon as every service has been healthy once and returns 0, or
+    returns 1 if one did not become healthy within 60 seconds. Otherwise it returns 0 after a clean stop.
+
+    Raises:
+        StackError: a name in ``services`` is not a discovered service.
+        EmbeddedServerError: embedded NATS or PostgreSQL failed to start.
+    """
+    console = console or Console()
+    known = discover_services()
+    wanted = list(known) if services is None else list(dict.fromkeys(services))
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise StackError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    settings.data_dir = settings.data_dir.expanduser().resolve()
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    children: list[_Child] = []
+    for offset, name in enumerate(wanted):
+        port = http_base_port + offset if http_base_port is not None else known[name]
+        if not _port_free(port):
+            new = _any_free_port()
+            _say(console, f"[yellow]{name}: port {port} is busy, using {new}[/]")
+            port = new
+        children.append(_Child(name, port, logs / f"{name}.log"))
+
+    servers: list[EmbeddedNats | EmbeddedPostgres] = []
+    sup: _Supervisor | None = None
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        nats_url, dsn = _start_servers(settings, nats_port, console, servers)
+        _say(console, f"Logs       {logs}/<service>.log")
+        log_format = settings.log_format if "log_format" in settings.model_fields_set else "console"
+        env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": dsn, "LOG_FORMAT": log_format,
+               "LOG_LEVEL": settings.log_level, "PYTHONUNBUFFERED": "1"}
+        sup = _Supervisor(children, env, console)
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            assert sup is not None
+            sup.stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, on_signal)
+        if console.is_terminal:
+            sup.live = Live(sup.table(), console=console, auto_refresh=False)
+            sup.live.start()
+        try:
+            return _supervise(sup, stop_after_healthy)
+        finally:
+            sup.shutdown()
+    finally:
+        if sup is not None and sup.live is not None:
+            sup.live.stop()
+        for server in reversed(servers):
+            server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if sup is not None:
+            _summary(sup)
+
+
+def _supervise(sup: _Supervisor, stop_after_healthy: bool) -> int:
+    for child in sup.children:
+        sup.spawn(child)
+    deadline = time.monotonic() + _HEALTHY_TIMEOUT
+    with httpx.Client(timeout=0.4) as http:
+        while not sup.stop.is_set():
+            for child in sup.children:
+                sup.check(child, http)
+            sup.refresh()
+            if stop_after_healthy:
+                waiting = [c for c in sup.children if not c.ever_healthy]
+                if not waiting:
+                    sup.say("all services healthy")
+                    return 0
+                if time.monotonic() > deadline or all(c.state == "failed" for c in waiting):
+                    for c in waiting:
+                        _say(sup.console, f"[red]{c.name} never became healthy; see {c.log_path}[/]")
+                    return 1
+            sup.stop.wait(_TICK)
+    return 0
+
+
+def _summary(sup: _Supervisor) -> None:
+    table = Table(title="skillstream up: summary", title_justify="left")
+    for col in ("service", "port", "final state", "ever healthy", "restarts"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("pids")
+    for c in sup.children:
+        table.add_row(c.name, str(c.port), c.state, "yes" if c.ever_healthy else "no", str(c.restarts),
+                      " ".join(map(str, c.pids)))
+    sup.console.print(table)
+
+
+__all__ = ["StackError", "discover_services", "run_stack"]
