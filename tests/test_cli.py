@@ -1,0 +1,78 @@
+"""The operator CLI against real NATS and PostgreSQL: streams, projections, replay, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import asyncpg
+import nats
+from typer.testing import CliRunner
+
+from skillstream_contracts.events import EventMetadata, new_event_id, utcnow
+from skillstream_contracts.jobs import JobQueued, JobRequested
+from skillstream_contracts.registries import REGISTRIES
+from skillstream_contracts.streams import JOBS, aggregate_subject
+from skillstream_runtime.cli import app
+from skillstream_runtime.eventstore import EventStore, NewEvent
+
+
+async def _seed(url: str) -> None:
+    nc = await nats.connect(url)
+    store = EventStore(nc, REGISTRIES)
+    for j in range(12):
+        job = f"job-{j}"
+        await store.append(JOBS, aggregate_subject("jobs", "job", job), job, [
+            NewEvent(event=JobRequested(job_id=job, kind="tga.bulk-download", requested_by="ops")),
+            NewEvent(event=JobQueued(job_id=job, kind="tga.bulk-download")),
+        ])
+    # A corrupt event: valid envelope, body that is not JSON (what a broken producer might write).
+    meta = EventMetadata(event_id=new_event_id(), event_type="jobs.JobQueued", schema_version=1,
+                         aggregate_id="job-3", occurred_at=utcnow())
+    await nc.jetstream().publish(aggregate_subject("jobs", "job", "job-3"), b"{not json", headers=meta.to_headers())
+    await nc.drain()
+
+
+def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -> None:
+    env = {"NATS_URL": nats_url, "DATABASE_URL": database_url, "COLUMNS": "250", "DATA_DIR": str(tmp_path),
+           "LOG_FORMAT": "console"}
+    cli = CliRunner()
+
+    result = cli.invoke(app, ["streams", "--ensure"], env=env)
+    assert result.exit_code == 0, result.output
+    assert all(name in result.output for name in ("JOBS", "TGA", "MEDIA", "ADMINISTRATE", "TRAINING"))
+
+    asyncio.run(_seed(nats_url))
+
+    result = cli.invoke(app, ["replay", "jobs"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "generation 2 swapped in" in result.output
+
+    result = cli.invoke(app, ["projections"], env=env)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"jobs\s+│\s+2\s+│\s+JOBS\s+│\s+25\s+│\s+25\s+│\s+0", result.output), result.output
+
+    async def count() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM orchestrator.jobs WHERE status = 'queued'"))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(count()) == 12
+
+    result = cli.invoke(app, ["dlq", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Dead letters (1)" in result.output and "undecodable event" in result.output
+    dead_id = re.search(r"│\s*(\d+)\s*│\s*jobs\s*│", result.output)
+    assert dead_id, result.output
+
+    result = cli.invoke(app, ["dlq", "retry", "--all"], env=env)
+    assert result.exit_code == 1 and "failed again" in result.output  # the cause is not fixed
+
+    result = cli.invoke(app, ["dlq", "discard", dead_id.group(1)], env=env)
+    assert result.exit_code == 0 and "discarded 1" in result.output
+    assert "Dead letters (0)" in cli.invoke(app, ["dlq", "list"], env=env).output
+
+    result = cli.invoke(app, ["replay", "nope"], env=env)
+    assert result.exit_code == 2 and "Unknown projection" in result.output
