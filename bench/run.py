@@ -78,7 +78,8 @@ async def bench_append(nc: Any, n: int, rounds: int = 3) -> list[tuple[str, floa
         s = await fresh()
         t0 = time.perf_counter()
         results = await store.append_many(
-            s, [(aggregate_subject(s.context, "job", f"j{i}"), f"j{i}", [events[i]], 0) for i in range(n)],
+            s,
+            [(aggregate_subject(s.context, "job", f"j{i}"), f"j{i}", [events[i]], 0) for i in range(n)],
             concurrency=CONCURRENCY,
         )
         rate = n / (time.perf_counter() - t0)
@@ -90,8 +91,10 @@ async def bench_append(nc: Any, n: int, rounds: int = 3) -> list[tuple[str, floa
         t0 = time.perf_counter()
         results = await store.append_many(
             s,
-            [(aggregate_subject(s.context, "job", f"j{a}"), f"j{a}", events[a * per : (a + 1) * per], 0)
-             for a in range(n // per)],
+            [
+                (aggregate_subject(s.context, "job", f"j{a}"), f"j{a}", events[a * per : (a + 1) * per], 0)
+                for a in range(n // per)
+            ],
             concurrency=CONCURRENCY // 4,
         )
         rate = n / (time.perf_counter() - t0)
@@ -107,9 +110,16 @@ async def bench_append(nc: Any, n: int, rounds: int = 3) -> list[tuple[str, floa
     base = statistics.median(r_raw)
     return [
         ("raw js.publish, 256 in flight (baseline)", base, 1.0),
-        ("EventStore.append, 1 event, expected seq + msg id", statistics.median(r_single),
-         statistics.median(r_single) / base),
-        ("EventStore.append, atomic batch of 10", statistics.median(r_batch), statistics.median(r_batch) / base),
+        (
+            "EventStore.append, 1 event, expected seq + msg id",
+            statistics.median(r_single),
+            statistics.median(r_single) / base,
+        ),
+        (
+            "EventStore.append, atomic batch of 10",
+            statistics.median(r_batch),
+            statistics.median(r_batch) / base,
+        ),
     ]
 
 
@@ -120,16 +130,21 @@ async def bench_replay(nc: Any, pool: asyncpg.Pool, n: int) -> list[tuple[str, f
     appends = []
     for j in range(n // per_job):
         job = f"job-{j:06d}"
-        evs: list[Any] = [JobRequested(job_id=job, kind="bench", requested_by="bench"), JobQueued(job_id=job, kind="bench"),
-                          JobStarted(job_id=job, worker="w")]
+        evs: list[Any] = [
+            JobRequested(job_id=job, kind="bench", requested_by="bench"),
+            JobQueued(job_id=job, kind="bench"),
+            JobStarted(job_id=job, worker="w"),
+        ]
         evs += [JobItemsPlanned(job_id=job, total_items=k) for k in range(per_job - len(evs))]
         appends.append((aggregate_subject("jobs", "job", job), job, [NewEvent(event=e) for e in evs], 0))
     results = await store.append_many(JOBS, appends, concurrency=32)
     assert not [r for r in results if isinstance(r, BaseException)]
 
     js = nc.jetstream()
-    await js.add_consumer("JOBS", ConsumerConfig(durable_name="bench_drain", ack_policy=AckPolicy.EXPLICIT,
-                                                 max_ack_pending=2000))
+    await js.add_consumer(
+        "JOBS",
+        ConsumerConfig(durable_name="bench_drain", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=2000),
+    )
     psub = await js.pull_subscribe_bind("bench_drain", stream="JOBS")
     t0 = time.perf_counter()
     seen = 0

@@ -22,20 +22,35 @@ async def _seed(url: str) -> None:
     store = EventStore(nc, REGISTRIES)
     for j in range(12):
         job = f"job-{j}"
-        await store.append(JOBS, aggregate_subject("jobs", "job", job), job, [
-            NewEvent(event=JobRequested(job_id=job, kind="tga.bulk-download", requested_by="ops")),
-            NewEvent(event=JobQueued(job_id=job, kind="tga.bulk-download")),
-        ])
+        await store.append(
+            JOBS,
+            aggregate_subject("jobs", "job", job),
+            job,
+            [
+                NewEvent(event=JobRequested(job_id=job, kind="tga.bulk-download", requested_by="ops")),
+                NewEvent(event=JobQueued(job_id=job, kind="tga.bulk-download")),
+            ],
+        )
     # A corrupt event: valid envelope, body that is not JSON (what a broken producer might write).
-    meta = EventMetadata(event_id=new_event_id(), event_type="jobs.JobQueued", schema_version=1,
-                         aggregate_id="job-3", occurred_at=utcnow())
+    meta = EventMetadata(
+        event_id=new_event_id(),
+        event_type="jobs.JobQueued",
+        schema_version=1,
+        aggregate_id="job-3",
+        occurred_at=utcnow(),
+    )
     await nc.jetstream().publish(aggregate_subject("jobs", "job", "job-3"), b"{not json", headers=meta.to_headers())
     await nc.drain()
 
 
 def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -> None:
-    env = {"NATS_URL": nats_url, "DATABASE_URL": database_url, "COLUMNS": "250", "DATA_DIR": str(tmp_path),
-           "LOG_FORMAT": "console"}
+    env = {
+        "NATS_URL": nats_url,
+        "DATABASE_URL": database_url,
+        "COLUMNS": "250",
+        "DATA_DIR": str(tmp_path),
+        "LOG_FORMAT": "console",
+    }
     cli = CliRunner()
 
     result = cli.invoke(app, ["streams", "--ensure"], env=env)
@@ -63,16 +78,20 @@ def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -
 
     result = cli.invoke(app, ["dlq", "list"], env=env)
     assert result.exit_code == 0, result.output
-    assert "Dead letters (1)" in result.output and "undecodable event" in result.output
+    assert "Dead letters (1)" in result.output
+    assert "undecodable event" in result.output
     dead_id = re.search(r"│\s*(\d+)\s*│\s*jobs\s*│", result.output)
     assert dead_id, result.output
 
     result = cli.invoke(app, ["dlq", "retry", "--all"], env=env)
-    assert result.exit_code == 1 and "failed again" in result.output  # the cause is not fixed
+    assert result.exit_code == 1
+    assert "failed again" in result.output
 
     result = cli.invoke(app, ["dlq", "discard", dead_id.group(1)], env=env)
-    assert result.exit_code == 0 and "discarded 1" in result.output
+    assert result.exit_code == 0
+    assert "discarded 1" in result.output
     assert "Dead letters (0)" in cli.invoke(app, ["dlq", "list"], env=env).output
 
     result = cli.invoke(app, ["replay", "nope"], env=env)
-    assert result.exit_code == 2 and "Unknown projection" in result.output
+    assert result.exit_code == 2
+    assert "Unknown projection" in result.output

@@ -64,9 +64,7 @@ def assert_contains(actual: Any, expected: Any, where: str = "$") -> None:
 
 
 @pytest.mark.parametrize(("registry", "event_type", "version"), PUBLISHED)
-def test_every_published_version_decodes_strictly(
-    registry: EventRegistry, event_type: str, version: int
-) -> None:
+def test_every_published_version_decodes_strictly(registry: EventRegistry, event_type: str, version: int) -> None:
     data = _read_fixture(registry, event_type, version)
     event = registry.decode(event_type, version, data)
     assert event_type_of(event) == event_type
@@ -92,9 +90,7 @@ def test_unknown_fields_are_ignored(registry: EventRegistry, event_type: str) ->
     data = _read_fixture(registry, event_type, version)
     body = msgspec.json.decode(data)
     body["field_from_a_newer_producer"] = {"nested": [1, 2, 3]}
-    assert registry.decode(event_type, version, msgspec.json.encode(body)) == registry.decode(
-        event_type, version, data
-    )
+    assert registry.decode(event_type, version, msgspec.json.encode(body)) == registry.decode(event_type, version, data)
 
 
 @pytest.mark.parametrize(("registry", "event_type"), CURRENT)

@@ -28,7 +28,8 @@ def requested(job_id: str) -> NewEvent:
 
 async def test_stream_settings_follow_design(nc: Any, store: EventStore) -> None:
     info = await nc.jetstream().stream_info("JOBS")
-    assert info.config.deny_delete and info.config.deny_purge
+    assert info.config.deny_delete
+    assert info.config.deny_purge
     assert str(getattr(info.config.storage, "value", info.config.storage)) == "file"
     assert not info.config.max_age
     with pytest.raises(nats.js.errors.APIError):
@@ -79,18 +80,23 @@ async def test_same_event_id_is_stored_once(store: EventStore) -> None:
     event = requested("d1")
     r1 = await store.append(JOBS, subject, "d1", [event])
     r2 = await store.append(JOBS, subject, "d1", [event])
-    assert r2.duplicate and r2.last_sequence == r1.last_sequence
+    assert r2.duplicate
+    assert r2.last_sequence == r1.last_sequence
     assert len(await store.load(JOBS, subject)) == 1
 
 
 async def test_batch_is_atomic_and_retry_is_idempotent(store: EventStore) -> None:
     subject = aggregate_subject("jobs", "job", "b1")
-    batch = [requested("b1"), NewEvent(event=JobQueued(job_id="b1", kind="test")),
-             NewEvent(event=JobStarted(job_id="b1", worker="w"))]
+    batch = [
+        requested("b1"),
+        NewEvent(event=JobQueued(job_id="b1", kind="test")),
+        NewEvent(event=JobStarted(job_id="b1", worker="w")),
+    ]
     r1 = await store.append(JOBS, subject, "b1", batch, expected_last_sequence=0)
     assert r1.last_sequence - r1.first_sequence == 2
     again = await store.append(JOBS, subject, "b1", batch, expected_last_sequence=0)
-    assert again.duplicate and again.last_sequence == r1.last_sequence
+    assert again.duplicate
+    assert again.last_sequence == r1.last_sequence
     # A conflicting batch stores nothing at all.
     with pytest.raises(ConcurrencyError):
         await store.append(JOBS, subject, "b1", [requested("x"), requested("y")], expected_last_sequence=1)

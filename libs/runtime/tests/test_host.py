@@ -43,9 +43,13 @@ def make_definition(replica: str, migrations: Path) -> ServiceDefinition:
         return Greeting(text=f"hello {req.name}", replica=replica)
 
     return ServiceDefinition(
-        name="greeter", description="test service", stream=TRAINING, migrations=migrations,
-        endpoints=[Endpoint(name="greet", subject=command_subject("greeter", "greet"), request_type=Greet,
-                            handler=greet)],
+        name="greeter",
+        description="test service",
+        stream=TRAINING,
+        migrations=migrations,
+        endpoints=[
+            Endpoint(name="greet", subject=command_subject("greeter", "greet"), request_type=Greet, handler=greet)
+        ],
     )
 
 
@@ -57,8 +61,9 @@ def migrations(tmp_path: Path) -> Path:
     return d
 
 
-async def test_endpoints_replicas_health_and_graceful_stop(nats_url: str, database_url: str, nc: Any,
-                                                           migrations: Path) -> None:
+async def test_endpoints_replicas_health_and_graceful_stop(
+    nats_url: str, database_url: str, nc: Any, migrations: Path
+) -> None:
     settings = Settings(nats_url=nats_url, database_url=SecretStr(database_url), shutdown_grace=5)
     a = await start_service(make_definition("a", migrations), settings)
     b = await start_service(make_definition("b", migrations), settings)
@@ -71,16 +76,19 @@ async def test_endpoints_replicas_health_and_graceful_stop(nats_url: str, databa
 
         with pytest.raises(RequestError) as rejected:
             await request(nc, subject, Greet(name="zed", mode="reject"), Greeting)
-        assert rejected.value.code is ErrorCode.NOT_FOUND and rejected.value.status == 404
+        assert rejected.value.code is ErrorCode.NOT_FOUND
+        assert rejected.value.status == 404
         with pytest.raises(RequestError) as conflict:
             await request(nc, subject, Greet(name="x", mode="conflict"), Greeting)
         assert conflict.value.code is ErrorCode.CONFLICT
         with pytest.raises(RequestError) as bug:
             await request(nc, subject, Greet(name="x", mode="bug"), Greeting)
-        assert bug.value.code is ErrorCode.INTERNAL and "secret" not in bug.value.reply.detail
+        assert bug.value.code is ErrorCode.INTERNAL
+        assert "secret" not in bug.value.reply.detail
         with pytest.raises(RequestError) as invalid:
             await request(nc, subject, {"nom": "x"}, Greeting)
-        assert invalid.value.code is ErrorCode.INVALID_REQUEST and "name" in invalid.value.reply.detail
+        assert invalid.value.code is ErrorCode.INVALID_REQUEST
+        assert "name" in invalid.value.reply.detail
 
         # Migrations ran once although two replicas started.
         conn = await asyncpg.connect(database_url)
@@ -94,15 +102,20 @@ async def test_endpoints_replicas_health_and_graceful_stop(nats_url: str, databa
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
             assert (await http.get("/healthz")).json()["status"] == "ok"
             ready = await http.get("/readyz")
-            assert ready.status_code == 200 and ready.json()["checks"] == {"nats": True, "postgres": True,
-                                                                             "workers": True}
+            assert ready.status_code == 200
+            assert ready.json()["checks"] == {
+                "nats": True,
+                "postgres": True,
+                "workers": True,
+            }
             metrics = (await http.get("/metrics")).text
             assert 'skillstream_request_seconds_count{endpoint="greet",outcome="ok"}' in metrics
     finally:
         await stop_service(a)
     # After a graceful stop the other replica still answers every request.
-    replies = await asyncio.gather(*(request(nc, command_subject("greeter", "greet"), Greet(name="y"), Greeting)
-                                     for _ in range(10)))
+    replies = await asyncio.gather(
+        *(request(nc, command_subject("greeter", "greet"), Greet(name="y"), Greeting) for _ in range(10))
+    )
     assert {r.replica for r in replies} == {"b"}
     await stop_service(b)
     with pytest.raises(RequestError) as gone:

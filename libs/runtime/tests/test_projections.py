@@ -21,8 +21,9 @@ from skillstream_runtime.migrations import migrate_runtime
 from skillstream_runtime.projections import ProjectionRunner, RunnerSettings
 from skillstream_testing.sample import LedgerProjection
 
-FAST = RunnerSettings(batch_size=50, fetch_timeout=0.2, max_deliver=3, backoff_initial=0.01, backoff_max=0.05,
-                      ack_wait=2.0)
+FAST = RunnerSettings(
+    batch_size=50, fetch_timeout=0.2, max_deliver=3, backoff_initial=0.01, backoff_max=0.05, ack_wait=2.0
+)
 
 
 @pytest.fixture
@@ -35,8 +36,12 @@ async def store(nc: Any, pg_pool: asyncpg.Pool) -> EventStore:
 
 async def publish(store: EventStore, jobs: int, per_job: int, worker: str = "w") -> int:
     appends = [
-        (aggregate_subject("jobs", "job", f"job-{j}"), f"job-{j}",
-         [NewEvent(event=JobStarted(job_id=f"job-{j}", worker=worker, total_items=k)) for k in range(per_job)], None)
+        (
+            aggregate_subject("jobs", "job", f"job-{j}"),
+            f"job-{j}",
+            [NewEvent(event=JobStarted(job_id=f"job-{j}", worker=worker, total_items=k)) for k in range(per_job)],
+            None,
+        )
         for j in range(jobs)
     ]
     results = await store.append_many(JOBS, appends)
@@ -56,30 +61,41 @@ async def run_until_caught_up(projection: LedgerProjection, nc: Any, pool: async
     return gen
 
 
-async def test_projection_applies_every_event_once_and_checkpoints(nc: Any, pg_pool: asyncpg.Pool,
-                                                                   store: EventStore) -> None:
+async def test_projection_applies_every_event_once_and_checkpoints(
+    nc: Any, pg_pool: asyncpg.Pool, store: EventStore
+) -> None:
     total = await publish(store, jobs=20, per_job=15)
     projection = LedgerProjection()
     await run_until_caught_up(projection, nc, pg_pool)
     ledger, counts = await rows(pg_pool, "sample")
     assert len(ledger) == total
-    assert all(c[1] == 15 for c in counts) and len(counts) == 20
+    assert all(c[1] == 15 for c in counts)
+    assert len(counts) == 20
     assert (await checkpoints(pg_pool, "job_ledger", 1))["JOBS"] == total
     # Running again applies nothing twice.
     await run_until_caught_up(projection, nc, pg_pool)
     assert await rows(pg_pool, "sample") == (ledger, counts)
 
 
-async def test_killed_mid_batch_and_restarted_equals_uninterrupted(nc: Any, nats_url: str, database_url: str,
-                                                                   pg_pool: asyncpg.Pool, store: EventStore) -> None:
+async def test_killed_mid_batch_and_restarted_equals_uninterrupted(
+    nc: Any, nats_url: str, database_url: str, pg_pool: asyncpg.Pool, store: EventStore
+) -> None:
     total = await publish(store, jobs=40, per_job=50)
     # Reference: a projection that never stops.
     await run_until_caught_up(LedgerProjection("ledger_ref"), nc, pg_pool)
 
     # Victim: a separate process applying slow batches, SIGKILLed while a batch is open.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skillstream_testing.run_projection", nats_url, database_url, "ledger_victim",
-         "0.3", "100"],
+        [
+            sys.executable,
+            "-m",
+            "skillstream_testing.run_projection",
+            nats_url,
+            database_url,
+            "ledger_victim",
+            "0.3",
+            "100",
+        ],
         env={**os.environ},
     )
     try:
@@ -126,10 +142,12 @@ async def test_replay_equals_live_and_reads_continue(nc: Any, pg_pool: asyncpg.P
 
     assert new_gen == 2
     assert await rows(pg_pool, "sample") == live  # the swapped-in generation equals the live one row for row
-    assert len(reads) > 3 and set(reads) == {total}  # reads never failed nor saw a half-built table
+    assert len(reads) > 3
+    assert set(reads) == {total}
     assert progress[-1][1] == total
     old_schema = await pg_pool.fetchval(
-        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'proj_job_ledger_g1'")
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'proj_job_ledger_g1'"
+    )
     assert old_schema == 0
 
 
@@ -160,8 +178,9 @@ async def wait_for_count(pool: asyncpg.Pool, n: int) -> None:
     raise AssertionError(f"ledger never reached {n} rows")
 
 
-async def test_poison_event_goes_to_dead_letters_and_retry_reapplies(nc: Any, pg_pool: asyncpg.Pool,
-                                                                      store: EventStore) -> None:
+async def test_poison_event_goes_to_dead_letters_and_retry_reapplies(
+    nc: Any, pg_pool: asyncpg.Pool, store: EventStore
+) -> None:
     await publish(store, jobs=3, per_job=5)
     poison_subject = aggregate_subject("jobs", "job", "job-1")
     await store.append(JOBS, poison_subject, "job-1", [NewEvent(event=JobStarted(job_id="job-1", worker="bad"))])
@@ -171,7 +190,8 @@ async def test_poison_event_goes_to_dead_letters_and_retry_reapplies(nc: Any, pg
     await run_until_caught_up(projection, nc, pg_pool)
 
     [dead] = await list_dead_letters(pg_pool)
-    assert dead.stream_sequence == 16 and dead.attempts == FAST.max_deliver
+    assert dead.stream_sequence == 16
+    assert dead.attempts == FAST.max_deliver
     assert "worker bad is poisoned" in dead.error
     # The projection moved on: the event after the poison one is applied.
     assert await pg_pool.fetchval("SELECT count(*) FROM sample.ledger") == 16

@@ -35,8 +35,16 @@ async def test_jobs_read_model_follows_the_lifecycle_and_replays_identically(nc:
     async def emit(job: str, *events: Any) -> None:
         await store.append(JOBS, aggregate_subject("jobs", "job", job), job, [NewEvent(event=e) for e in events])
 
-    await emit("j1", JobRequested(job_id="j1", kind="tga.bulk-download", requested_by="alice",
-                                  parameters={"packages": ["BSB"]}, idempotency_key="k1"))
+    await emit(
+        "j1",
+        JobRequested(
+            job_id="j1",
+            kind="tga.bulk-download",
+            requested_by="alice",
+            parameters={"packages": ["BSB"]},
+            idempotency_key="k1",
+        ),
+    )
     await emit("j2", JobRequested(job_id="j2", kind="media.bulk-download", requested_by="bob"))
     await emit("j1", JobQueued(job_id="j1", kind="tga.bulk-download"), JobStarted(job_id="j1", worker="w1"))
     await emit("j1", JobItemsPlanned(job_id="j1", total_items=32))
@@ -52,10 +60,12 @@ async def test_jobs_read_model_follows_the_lifecycle_and_replays_identically(nc:
 
     rows = {r["job_id"]: dict(r) for r in await pg_pool.fetch("SELECT * FROM orchestrator.jobs")}
     assert set(rows) == {"j1", "j2"}
-    assert rows["j1"]["status"] == "completed" and rows["j1"]["total_items"] == 32
+    assert rows["j1"]["status"] == "completed"
+    assert rows["j1"]["total_items"] == 32
     assert rows["j1"]["started_at"] <= rows["j1"]["finished_at"]
     assert rows["j1"]["idempotency_key"] == "k1"
-    assert rows["j2"]["status"] == "cancelled" and rows["j2"]["cancel_requested"]
+    assert rows["j2"]["status"] == "cancelled"
+    assert rows["j2"]["cancel_requested"]
 
     live = [tuple(r) for r in await pg_pool.fetch("SELECT * FROM orchestrator.jobs ORDER BY job_id")]
     assert await rebuild(projection, nc, pg_pool, settings=SETTINGS) == gen + 1

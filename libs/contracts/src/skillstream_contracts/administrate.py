@@ -134,9 +134,7 @@ class TutorialEventImported(Event, frozen=True, kw_only=True, tag="administrate.
     sessions: list[ImportedSession] = msgspec.field(default_factory=list)
 
 
-class EventCreatedInAdministrate(
-    Event, frozen=True, kw_only=True, tag="administrate.EventCreatedInAdministrate"
-):
+class EventCreatedInAdministrate(Event, frozen=True, kw_only=True, tag="administrate.EventCreatedInAdministrate"):
     """The per-mode create mutation created the event (FR-014). ``session_external_ids`` are the sessions
     Administrate created from the course template, in the order returned. ``warnings`` are mutation errors
     returned together with the created event."""
@@ -153,9 +151,7 @@ class EventCreatedInAdministrate(
     warnings: list[MutationError] = msgspec.field(default_factory=list)
 
 
-class SessionCreatedInAdministrate(
-    Event, frozen=True, kw_only=True, tag="administrate.SessionCreatedInAdministrate"
-):
+class SessionCreatedInAdministrate(Event, frozen=True, kw_only=True, tag="administrate.SessionCreatedInAdministrate"):
     """A tutorial session is now an Administrate session: the session auto-created with its event was
     updated with the row's title, times, venue and instructors (``session.update``, ``session.addStaff``)."""
 

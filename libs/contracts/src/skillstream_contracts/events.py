@@ -218,9 +218,7 @@ class EventRegistry:
                 raw["type"] = event_type
                 event = msgspec.convert(raw, self._union_type, strict=True)
             else:
-                raise UnsupportedSchemaVersion(
-                    f"{event_type} v{schema_version} is newer than this code (v{current})"
-                )
+                raise UnsupportedSchemaVersion(f"{event_type} v{schema_version} is newer than this code (v{current})")
         except msgspec.ValidationError as e:
             raise EventDecodeError(f"{event_type} v{schema_version}: {e}") from e
         except msgspec.DecodeError as e:

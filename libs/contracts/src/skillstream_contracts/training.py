@@ -177,9 +177,7 @@ class MemberEnrolled(Event, frozen=True, kw_only=True, tag="training.MemberEnrol
     requirement_ids: list[str] = msgspec.field(default_factory=list)
 
 
-class RequirementProgressRecorded(
-    Event, frozen=True, kw_only=True, tag="training.RequirementProgressRecorded"
-):
+class RequirementProgressRecorded(Event, frozen=True, kw_only=True, tag="training.RequirementProgressRecorded"):
     """Progress on one requirement of an enrollment. ``progress_value`` is in the requirement's unit
     (hours, shifts, calls, ticked items); ``progress_percentage`` of the requirement and
     ``enrollment_percentage`` (average of the required requirements) are after this update."""

@@ -20,7 +20,14 @@ import nats.js.errors
 import typer
 from nats.aio.client import Client
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from skillstream_contracts.streams import ALL_STREAMS
@@ -41,7 +48,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _urls(settings: Settings) -> tuple[str, str]:
-    nats_url, dsn = settings.nats_url, settings.database_url.get_secret_value() if settings.database_url else None
+    nats_url, dsn = (
+        settings.nats_url,
+        settings.database_url.get_secret_value() if settings.database_url else None,
+    )
     state = settings.data_dir / "stack.json"
     if (not nats_url or not dsn) and state.exists():
         recorded = json.loads(state.read_text())
@@ -80,13 +90,21 @@ def up(
     service, supervised, until Ctrl-C."""
     from skillstream_runtime.stack import run_stack
 
-    code = run_stack(Settings(), services=service, nats_port=nats_port, http_base_port=http_base_port,
-                     console=console, stop_after_healthy=check)
+    code = run_stack(
+        Settings(),
+        services=service,
+        nats_port=nats_port,
+        http_base_port=http_base_port,
+        console=console,
+        stop_after_healthy=check,
+    )
     raise typer.Exit(code)
 
 
 @app.command()
-def streams(ensure: Annotated[bool, typer.Option(help="create or update every stream first")] = False) -> None:
+def streams(
+    ensure: Annotated[bool, typer.Option(help="create or update every stream first")] = False,
+) -> None:
     """Show every event stream: subjects, messages, bytes, last sequence, consumers."""
 
     async def go() -> None:
@@ -102,8 +120,14 @@ def streams(ensure: Annotated[bool, typer.Option(help="create or update every st
                     table.add_row(definition.name, ", ".join(definition.subjects), "[dim]not created[/]", "", "", "")
                     continue
                 s = info.state
-                table.add_row(definition.name, ", ".join(definition.subjects), f"{s.messages:,}", f"{s.bytes:,}",
-                              str(s.last_seq), str(s.consumer_count))
+                table.add_row(
+                    definition.name,
+                    ", ".join(definition.subjects),
+                    f"{s.messages:,}",
+                    f"{s.bytes:,}",
+                    str(s.last_seq),
+                    str(s.consumer_count),
+                )
             console.print(table)
 
     _run(go())
@@ -152,13 +176,20 @@ def replay(
     async def go() -> None:
         async with _connect(Settings()) as (nc, pool):
             assert pool is not None
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          TimeRemainingColumn(), console=console) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as bar:
                 for name in names:
                     tasks: dict[str, Any] = {}
 
-                    def report(stream: str, done: int, last: int, name: str = name,
-                               tasks: dict[str, Any] = tasks) -> None:
+                    def report(
+                        stream: str, done: int, last: int, name: str = name, tasks: dict[str, Any] = tasks
+                    ) -> None:
                         if stream not in tasks:
                             tasks[stream] = bar.add_task(f"{name} ← {stream}", total=max(last, 1))
                         bar.update(tasks[stream], completed=min(done, last), total=max(last, 1))
@@ -177,11 +208,28 @@ def dlq_list(projection: Annotated[str | None, typer.Option(help="only this proj
         async with _connect(Settings()) as (_, pool):
             assert pool is not None
             rows = await deadletters.list_dead_letters(pool, projection)
-            table = Table("id", "projection", "stream", "seq", "type", "attempts", "failed at", "error",
-                          title=f"Dead letters ({len(rows)})")
+            table = Table(
+                "id",
+                "projection",
+                "stream",
+                "seq",
+                "type",
+                "attempts",
+                "failed at",
+                "error",
+                title=f"Dead letters ({len(rows)})",
+            )
             for r in rows:
-                table.add_row(str(r.id), r.projection, r.stream, str(r.stream_sequence), r.event_type or "?",
-                              str(r.attempts), r.failed_at.isoformat(timespec="seconds"), r.error)
+                table.add_row(
+                    str(r.id),
+                    r.projection,
+                    r.stream,
+                    str(r.stream_sequence),
+                    r.event_type or "?",
+                    str(r.attempts),
+                    r.failed_at.isoformat(timespec="seconds"),
+                    r.error,
+                )
             console.print(table)
 
     _run(go())

@@ -49,9 +49,16 @@ class RetryOutcome:
 
 def _row(r: Mapping[str, Any]) -> DeadLetter:
     return DeadLetter(
-        id=r["id"], projection=r["projection"], generation=r["generation"], stream=r["stream"],
-        stream_sequence=r["stream_sequence"], subject=r["subject"], event_type=r["event_type"],
-        error=r["error"], attempts=r["attempts"], failed_at=r["failed_at"],
+        id=r["id"],
+        projection=r["projection"],
+        generation=r["generation"],
+        stream=r["stream"],
+        stream_sequence=r["stream_sequence"],
+        subject=r["subject"],
+        event_type=r["event_type"],
+        error=r["error"],
+        attempts=r["attempts"],
+        failed_at=r["failed_at"],
     )
 
 
@@ -98,17 +105,22 @@ async def retry_dead_letters(
                 registry = projection.registries[r["stream"]]
                 event = registry.decode(metadata.event_type, metadata.schema_version, bytes(r["data"]))
                 recorded = RecordedEvent(
-                    stream=r["stream"], subject=r["subject"], sequence=r["stream_sequence"],
-                    metadata=metadata, event=event, data=bytes(r["data"]),
+                    stream=r["stream"],
+                    subject=r["subject"],
+                    sequence=r["stream_sequence"],
+                    metadata=metadata,
+                    event=event,
+                    data=bytes(r["data"]),
                 )
                 await projection.apply(conn, generation_schema(projection.name, active), [recorded])
                 await conn.execute("DELETE FROM skillstream.dead_letters WHERE id = $1", r["id"])
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any failure keeps the row, with its reason
             error = f"{type(e).__name__}: {e}"
             await pool.execute(
                 "UPDATE skillstream.dead_letters SET error = $2, attempts = attempts + 1, failed_at = now()"
                 " WHERE id = $1",
-                r["id"], error,
+                r["id"],
+                error,
             )
             outcomes.append(RetryOutcome(id=r["id"], ok=False, error=error))
         else:

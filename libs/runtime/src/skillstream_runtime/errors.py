@@ -74,8 +74,6 @@ class RequestError(SkillstreamRuntimeError):
         return self.reply.code
 
 
-
-
 class CommandRejected(SkillstreamRuntimeError):
     """Raised by a command/query handler to reply with a typed error (``code``, ``detail``)."""
 

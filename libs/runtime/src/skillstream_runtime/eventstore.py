@@ -26,7 +26,14 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
-from skillstream_contracts.events import Event, EventMetadata, EventRegistry, event_type_of, new_event_id, utcnow
+from skillstream_contracts.events import (
+    Event,
+    EventMetadata,
+    EventRegistry,
+    event_type_of,
+    new_event_id,
+    utcnow,
+)
 from skillstream_contracts.streams import StreamDefinition
 from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
 
@@ -268,9 +275,7 @@ class EventStore:
             return 0
         return int(msg.seq or 0)
 
-    async def load(
-        self, stream: StreamDefinition, subject: str, *, after_sequence: int = 0
-    ) -> list[RecordedEvent]:
+    async def load(self, stream: StreamDefinition, subject: str, *, after_sequence: int = 0) -> list[RecordedEvent]:
         """All events of one aggregate subject after ``after_sequence``, oldest first, decoded at their
         current schema version.
 

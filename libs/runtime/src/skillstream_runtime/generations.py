@@ -51,7 +51,9 @@ async def _create_generation(conn: asyncpg.Connection, projection: Projection, g
         await conn.execute(
             "INSERT INTO skillstream.projection_checkpoints (projection, generation, stream, last_sequence)"
             " VALUES ($1, $2, $3, 0) ON CONFLICT (projection, generation, stream) DO UPDATE SET last_sequence = 0",
-            projection.name, generation, stream,
+            projection.name,
+            generation,
+            stream,
         )
 
 
@@ -82,7 +84,8 @@ async def active_generation(pool: asyncpg.Pool, projection: Projection) -> int:
         await _point_views(conn, projection, 1)
         await conn.execute(
             "INSERT INTO skillstream.projections (name, active_generation, read_schema) VALUES ($1, 1, $2)",
-            projection.name, projection.read_schema,
+            projection.name,
+            projection.read_schema,
         )
         return 1
 
@@ -92,7 +95,8 @@ async def checkpoints(pool: asyncpg.Pool, projection: str, generation: int) -> d
     rows = await pool.fetch(
         "SELECT stream, last_sequence FROM skillstream.projection_checkpoints"
         " WHERE projection = $1 AND generation = $2",
-        projection, generation,
+        projection,
+        generation,
     )
     return {r["stream"]: int(r["last_sequence"]) for r in rows}
 
@@ -126,7 +130,9 @@ class ProjectionWorker:
             try:
                 async with self._pool.acquire() as lock_conn:
                     if not await lock_conn.fetchval(
-                        "SELECT pg_try_advisory_lock($1, hashtext($2))", _ACTIVE_NAMESPACE, self.projection.name
+                        "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                        _ACTIVE_NAMESPACE,
+                        self.projection.name,
                     ):
                         await asyncio.sleep(1.0)  # another replica runs this projection
                         continue
@@ -134,7 +140,9 @@ class ProjectionWorker:
                         await self._follow()
                     finally:
                         await lock_conn.execute(
-                            "SELECT pg_advisory_unlock($1, hashtext($2))", _ACTIVE_NAMESPACE, self.projection.name
+                            "SELECT pg_advisory_unlock($1, hashtext($2))",
+                            _ACTIVE_NAMESPACE,
+                            self.projection.name,
                         )
                 delay = 0.5
             except Exception as e:
@@ -224,14 +232,16 @@ async def swap(pool: asyncpg.Pool, projection: Projection, old: int, new: int) -
     async with pool.acquire() as conn, conn.transaction():
         await _lock(conn, projection.name)
         current = await conn.fetchval(
-            "SELECT active_generation FROM skillstream.projections WHERE name = $1 FOR UPDATE", projection.name
+            "SELECT active_generation FROM skillstream.projections WHERE name = $1 FOR UPDATE",
+            projection.name,
         )
         if current != old:
             raise ReplayError(f"{projection.name}: active generation is {current}, expected {old}")
         await _point_views(conn, projection, new)
         await conn.execute(
             "UPDATE skillstream.projections SET active_generation = $2, updated_at = now() WHERE name = $1",
-            projection.name, new,
+            projection.name,
+            new,
         )
         await conn.execute("SELECT pg_notify('skillstream_projection_swapped', $1)", projection.name)
     log.info("projection swapped", projection=projection.name, old=old, new=new)
@@ -243,11 +253,13 @@ async def retire(nc: Client, pool: asyncpg.Pool, projection: Projection, generat
         await conn.execute(f'DROP SCHEMA IF EXISTS "{generation_schema(projection.name, generation)}" CASCADE')
         await conn.execute(
             "DELETE FROM skillstream.projection_checkpoints WHERE projection = $1 AND generation = $2",
-            projection.name, generation,
+            projection.name,
+            generation,
         )
         await conn.execute(
             "DELETE FROM skillstream.dead_letters WHERE projection = $1 AND generation = $2",
-            projection.name, generation,
+            projection.name,
+            generation,
         )
     js = nc.jetstream()
     for stream in projection.sources:

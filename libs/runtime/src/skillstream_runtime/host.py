@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -66,7 +66,7 @@ class ServiceDefinition:
     endpoints: Sequence[Endpoint] = ()
     needs_database: bool = True
     app: Callable[[ServiceContext], ASGIApp] | None = None
-    background: Sequence[Callable[[ServiceContext], Awaitable[None]]] = ()
+    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
 
 
 @dataclass(kw_only=True)
@@ -112,11 +112,19 @@ async def start_service(definition: ServiceDefinition, settings: Settings) -> Se
                 if applied:
                     log.info("migrations applied", migrations=applied)
     if definition.endpoints:
-        svc = await add_service(nc, name=definition.name.replace("-", "_"), version=definition.version,
-                                description=definition.description)
+        svc = await add_service(
+            nc,
+            name=definition.name.replace("-", "_"),
+            version=definition.version,
+            description=definition.description,
+        )
         for ep in definition.endpoints:
-            await svc.add_endpoint(name=ep.name, subject=ep.subject, handler=make_micro_handler(ep, ctx),
-                                   queue_group=definition.name)
+            await svc.add_endpoint(
+                name=ep.name,
+                subject=ep.subject,
+                handler=make_micro_handler(ep, ctx),
+                queue_group=definition.name,
+            )
     for projection in definition.projections:
         assert ctx.pool is not None, "projections need a database"
         worker = ProjectionWorker(projection, nc, ctx.pool)
@@ -152,7 +160,7 @@ def health_app(ctx: ServiceContext) -> Starlette:
         if ctx.pool is not None:
             try:
                 checks["postgres"] = await asyncio.wait_for(ctx.pool.fetchval("SELECT 1"), 2) == 1
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failure means not ready
                 checks["postgres"] = False
         checks["workers"] = all(not t.done() for t in ctx.tasks)
         ok = all(checks.values())
@@ -167,22 +175,33 @@ def health_app(ctx: ServiceContext) -> Starlette:
     return Starlette(routes=routes)
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the host owns SIGTERM/SIGINT and stops uvicorn itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(definition: ServiceDefinition, settings: Settings) -> None:
     """Run the service until SIGTERM/SIGINT, then shut down gracefully."""
     configure_logging(settings.log_level, settings.log_format, definition.name)
     ctx = await start_service(definition, settings)
     port = settings.http_port or definition.default_http_port
-    server = uvicorn.Server(
+    server = _QuietServer(
         uvicorn.Config(health_app(ctx), host=settings.http_host, port=port, log_level="warning", lifespan="off")
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     http = asyncio.create_task(server.serve())
-    log.info("service started", http_port=port, endpoints=[e.subject for e in definition.endpoints],
-             projections=[p.name for p in definition.projections])
+    log.info(
+        "service started",
+        http_port=port,
+        endpoints=[e.subject for e in definition.endpoints],
+        projections=[p.name for p in definition.projections],
+    )
     await stop.wait()
     log.info("service stopping")
     server.should_exit = True
@@ -210,5 +229,13 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> No
         raise SystemExit(2) from e
 
 
-__all__ = ["ServiceContext", "ServiceDefinition", "connect_nats", "health_app", "main", "serve",
-           "start_service", "stop_service"]
+__all__ = [
+    "ServiceContext",
+    "ServiceDefinition",
+    "connect_nats",
+    "health_app",
+    "main",
+    "serve",
+    "start_service",
+    "stop_service",
+]

@@ -98,7 +98,10 @@ async def migrate(conn: asyncpg.Connection, component: str, migrations: list[Mig
                     await conn.execute(
                         "INSERT INTO skillstream.schema_migrations (component, version, name, sha256)"
                         " VALUES ($1, $2, $3, $4)",
-                        component, mig.version, mig.name, mig.sha256,
+                        component,
+                        mig.version,
+                        mig.name,
+                        mig.sha256,
                     )
             except asyncpg.PostgresError as e:
                 raise MigrationError(f"{component} migration {mig.name} failed: {e}") from e

@@ -51,7 +51,7 @@ EVENTS_APPLIED = Counter("skillstream_projection_events_applied_total", "Events 
 DEAD_LETTERED = Counter("skillstream_projection_dead_letters_total", "Events dead-lettered", ["projection"])
 CHECKPOINT = Gauge("skillstream_projection_checkpoint", "Last applied stream sequence", ["projection", "stream"])
 
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.exceptions.PostgresConnectionError,
@@ -185,7 +185,9 @@ class ProjectionRunner:
             row = await conn.fetchval(
                 "SELECT last_sequence FROM skillstream.projection_checkpoints"
                 " WHERE projection = $1 AND generation = $2 AND stream = $3",
-                self.projection.name, self.generation, self.stream,
+                self.projection.name,
+                self.generation,
+                self.stream,
             )
         return int(row or 0)
 
@@ -237,7 +239,7 @@ class ProjectionRunner:
             await self._transient_retry(self._commit, decoded, fresh[-1].metadata.sequence.stream)
         except GenerationRetired:
             raise
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - a handler may raise anything; isolate it below
             self._log.warning("batch failed, isolating the failing event", error=repr(e), size=len(fresh))
             await self._one_by_one(fresh)
             return
@@ -257,7 +259,8 @@ class ProjectionRunner:
             return
         # FOR SHARE: a swap (FOR UPDATE on this row) waits for this batch, and this batch sees the swap.
         active = await conn.fetchval(
-            "SELECT active_generation FROM skillstream.projections WHERE name = $1 FOR SHARE", self.projection.name
+            "SELECT active_generation FROM skillstream.projections WHERE name = $1 FOR SHARE",
+            self.projection.name,
         )
         if active != self.generation:
             raise GenerationRetired(f"{self.projection.name}: generation {self.generation} is not active ({active})")
@@ -267,7 +270,10 @@ class ProjectionRunner:
             "INSERT INTO skillstream.projection_checkpoints (projection, generation, stream, last_sequence)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (projection, generation, stream)"
             " DO UPDATE SET last_sequence = EXCLUDED.last_sequence, updated_at = now()",
-            self.projection.name, self.generation, self.stream, last_sequence,
+            self.projection.name,
+            self.generation,
+            self.stream,
+            last_sequence,
         )
 
     def _advance(self, last_sequence: int, applied: int) -> None:
@@ -278,8 +284,11 @@ class ProjectionRunner:
     async def _transient_retry(self, fn: Any, *args: Any) -> None:
         """Retry ``fn`` while PostgreSQL/NATS are unreachable; other errors propagate at once."""
         async for attempt in stamina.retry_context(
-            on=TRANSIENT_ERRORS, attempts=None, timeout=None,
-            wait_initial=self.settings.backoff_initial, wait_max=self.settings.backoff_max,
+            on=TRANSIENT_ERRORS,
+            attempts=None,
+            timeout=None,
+            wait_initial=self.settings.backoff_initial,
+            wait_max=self.settings.backoff_max,
         ):
             with attempt:
                 await fn(*args)
@@ -306,8 +315,11 @@ class ProjectionRunner:
             return f"undecodable event: {e}", delivered
         try:
             async for attempt in stamina.retry_context(
-                on=lambda e: not isinstance(e, GenerationRetired), attempts=attempts, timeout=None,
-                wait_initial=self.settings.backoff_initial, wait_max=self.settings.backoff_max,
+                on=lambda e: not isinstance(e, GenerationRetired),
+                attempts=attempts,
+                timeout=None,
+                wait_initial=self.settings.backoff_initial,
+                wait_max=self.settings.backoff_max,
             ):
                 with attempt:
                     for m in (msg, *rest):  # keep the event and those queued behind it from redelivery
@@ -315,7 +327,7 @@ class ProjectionRunner:
                     await self._transient_retry(self._commit, [event], msg.metadata.sequence.stream)
         except GenerationRetired:
             raise
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - whatever the handler raised goes in the dead letter
             self._log.error("event failed after retries", error=repr(e), attempts=attempts)
             return f"{type(e).__name__}: {e}", delivered - 1 + attempts
         return None, delivered
@@ -326,8 +338,16 @@ class ProjectionRunner:
         async with self._pool.acquire() as conn, conn.transaction():
             await self._assert_active(conn)
             await insert_dead_letter(
-                conn, self.projection.name, self.generation, self.stream, seq, msg.subject, headers, msg.data,
-                error, attempts,
+                conn,
+                self.projection.name,
+                self.generation,
+                self.stream,
+                seq,
+                msg.subject,
+                headers,
+                msg.data,
+                error,
+                attempts,
             )
             await self._write_checkpoint(conn, seq)
         self._advance(seq, 0)
@@ -336,8 +356,16 @@ class ProjectionRunner:
 
 
 async def insert_dead_letter(
-    conn: asyncpg.Connection, projection: str, generation: int, stream: str, sequence: int, subject: str,
-    headers: Mapping[str, str], data: bytes, error: str, attempts: int,
+    conn: asyncpg.Connection,
+    projection: str,
+    generation: int,
+    stream: str,
+    sequence: int,
+    subject: str,
+    headers: Mapping[str, str],
+    data: bytes,
+    error: str,
+    attempts: int,
 ) -> None:
     """Store one event in ``skillstream.dead_letters`` (idempotent per projection/generation/stream/sequence)."""
     await conn.execute(
@@ -345,8 +373,16 @@ async def insert_dead_letter(
         " event_type, headers, data, error, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)"
         " ON CONFLICT (projection, generation, stream, stream_sequence)"
         " DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, failed_at = now()",
-        projection, generation, stream, sequence, subject, headers.get("Skillstream-Event-Type"),
-        json.dumps(dict(headers)), data, error, attempts,
+        projection,
+        generation,
+        stream,
+        sequence,
+        subject,
+        headers.get("Skillstream-Event-Type"),
+        json.dumps(dict(headers)),
+        data,
+        error,
+        attempts,
     )
 
 

@@ -38,10 +38,10 @@ class _PgHandle:
 
 def _docker_reachable() -> bool:
     try:
-        import docker  # type: ignore[import-not-found, unused-ignore]
+        import docker
 
         docker.from_env(timeout=2).ping()
-    except Exception:
+    except Exception:  # noqa: BLE001 - no Docker engine, whatever the reason
         return False
     return True
 

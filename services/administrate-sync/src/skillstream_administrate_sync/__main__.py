@@ -1,10 +1,9 @@
-"""``skillstream-administrate-sync`` / ``python -m skillstream_administrate_sync``: run the administrate-sync service."""
+"""Run the administrate-sync service: ``skillstream-administrate-sync``."""
 
 from __future__ import annotations
 
-from skillstream_runtime.host import main as host_main
-
 from skillstream_administrate_sync.bootstrap import definition
+from skillstream_runtime.host import main as host_main
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ DESCRIPTION = "Administrate sync: tutorial records and the Administrate platform
 
 
 def definition() -> ServiceDefinition:
-    """The administrate-sync service: owns the ``ADMINISTRATE`` stream and the ``administrate_sync`` PostgreSQL schema."""
+    """The administrate-sync service: owns the ``ADMINISTRATE`` stream and the ``administrate_sync`` schema."""
     return ServiceDefinition(
         name=NAME,
         description=DESCRIPTION,

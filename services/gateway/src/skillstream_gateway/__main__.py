@@ -1,10 +1,9 @@
-"""``skillstream-gateway`` / ``python -m skillstream_gateway``: run the gateway service."""
+"""Run the gateway service: ``skillstream-gateway`` or ``python -m skillstream_gateway``."""
 
 from __future__ import annotations
 
-from skillstream_runtime.host import main as host_main
-
 from skillstream_gateway.bootstrap import definition
+from skillstream_runtime.host import main as host_main
 
 
 def main() -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from skillstream_runtime.host import ServiceDefinition
-
 from skillstream_gateway.app import create_app
+from skillstream_runtime.host import ServiceDefinition
 
 NAME = "gateway"
 DESCRIPTION = "Gateway: the HTTP edge (REST, SSE, dashboard) in front of the services"

@@ -1,10 +1,9 @@
-"""``skillstream-orchestrator`` / ``python -m skillstream_orchestrator``: run the orchestrator service."""
+"""Run the orchestrator service: ``skillstream-orchestrator`` or ``python -m skillstream_orchestrator``."""
 
 from __future__ import annotations
 
-from skillstream_runtime.host import main as host_main
-
 from skillstream_orchestrator.bootstrap import definition
+from skillstream_runtime.host import main as host_main
 
 
 def main() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from importlib.resources import files
 
 from skillstream_contracts.streams import JOBS
-from skillstream_runtime.host import ServiceDefinition
-
 from skillstream_orchestrator.projections import JobsProjection
+from skillstream_runtime.host import ServiceDefinition
 
 NAME = "orchestrator"
 DESCRIPTION = "Import orchestration: the job queue, lifecycle, schedules and progress"

@@ -29,9 +29,23 @@ from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import Projection
 
 _COLUMNS = (
-    "job_id", "kind", "status", "requested_by", "priority", "parameters", "idempotency_key", "retry_of",
-    "requested_at", "queued_at", "started_at", "finished_at", "total_items", "cancel_requested", "reason",
-    "summary", "last_sequence",
+    "job_id",
+    "kind",
+    "status",
+    "requested_by",
+    "priority",
+    "parameters",
+    "idempotency_key",
+    "retry_of",
+    "requested_at",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "total_items",
+    "cancel_requested",
+    "reason",
+    "summary",
+    "last_sequence",
 )
 
 
@@ -75,8 +89,7 @@ class JobsProjection(Projection):
     async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
         ids = list({e.metadata.aggregate_id for e in events})
         rows = {
-            r["job_id"]: dict(r)
-            for r in await conn.fetch(f'SELECT * FROM "{schema}".jobs WHERE job_id = ANY($1)', ids)
+            r["job_id"]: dict(r) for r in await conn.fetch(f'SELECT * FROM "{schema}".jobs WHERE job_id = ANY($1)', ids)
         }
         changed: set[str] = set()
         for e in events:
@@ -112,11 +125,23 @@ def _fold(row: dict[str, Any] | None, e: RecordedEvent) -> dict[str, Any] | None
     ev, at = e.event, e.metadata.occurred_at
     if isinstance(ev, JobRequested):
         return {
-            "job_id": ev.job_id, "kind": ev.kind, "status": JobStatus.REQUESTED.value,
-            "requested_by": ev.requested_by, "priority": ev.priority, "parameters": ev.parameters,
-            "idempotency_key": ev.idempotency_key, "retry_of": ev.retry_of, "requested_at": at,
-            "queued_at": None, "started_at": None, "finished_at": None, "total_items": None,
-            "cancel_requested": False, "reason": None, "summary": {}, "last_sequence": e.sequence,
+            "job_id": ev.job_id,
+            "kind": ev.kind,
+            "status": JobStatus.REQUESTED.value,
+            "requested_by": ev.requested_by,
+            "priority": ev.priority,
+            "parameters": ev.parameters,
+            "idempotency_key": ev.idempotency_key,
+            "retry_of": ev.retry_of,
+            "requested_at": at,
+            "queued_at": None,
+            "started_at": None,
+            "finished_at": None,
+            "total_items": None,
+            "cancel_requested": False,
+            "reason": None,
+            "summary": {},
+            "last_sequence": e.sequence,
         }
     if row is None:
         return None

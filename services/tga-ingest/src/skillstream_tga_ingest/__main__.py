@@ -1,9 +1,8 @@
-"""``skillstream-tga-ingest`` / ``python -m skillstream_tga_ingest``: run the tga-ingest service."""
+"""Run the tga-ingest service: ``skillstream-tga-ingest`` or ``python -m skillstream_tga_ingest``."""
 
 from __future__ import annotations
 
 from skillstream_runtime.host import main as host_main
-
 from skillstream_tga_ingest.bootstrap import definition
 
 

@@ -1,9 +1,8 @@
-"""``skillstream-training`` / ``python -m skillstream_training``: run the training service."""
+"""Run the training service: ``skillstream-training`` or ``python -m skillstream_training``."""
 
 from __future__ import annotations
 
 from skillstream_runtime.host import main as host_main
-
 from skillstream_training.bootstrap import definition
 
 
