@@ -144,3 +144,22 @@ async def test_v1_event_in_stream_is_read_as_v2(nc: Any) -> None:
     assert recorded.metadata.schema_version == 1
     assert recorded.event == UnitSeen(code="BSBCMM412", release_number=2)
     assert msgspec.json.decode(recorded.data)["release"] == "2"  # the stored bytes are untouched
+
+
+async def test_load_pages_through_long_histories_and_after_sequence(store: EventStore) -> None:
+    subject = aggregate_subject("jobs", "job", "long")
+    other = aggregate_subject("jobs", "job", "other")
+    for chunk in range(3):  # 3 x 900 events interleaved with another aggregate
+        await store.append(
+            JOBS,
+            subject,
+            "long",
+            [NewEvent(event=JobStarted(job_id="long", worker="w", total_items=chunk * 900 + k)) for k in range(900)],
+        )
+        await store.append(JOBS, other, "other", [requested("other")])
+    history = await store.load(JOBS, subject)
+    assert [r.event.total_items for r in history] == list(range(2700))  # type: ignore[attr-defined]
+    assert all(r.subject == subject for r in history)
+    tail = await store.load(JOBS, subject, after_sequence=history[-2].sequence)
+    assert [r.sequence for r in tail] == [history[-1].sequence]
+    assert await store.load(JOBS, aggregate_subject("jobs", "job", "never")) == []

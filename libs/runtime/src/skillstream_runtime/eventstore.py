@@ -106,7 +106,14 @@ def stream_config(definition: StreamDefinition, replicas: int = 1) -> StreamConf
 
 
 async def ensure_stream(nc: Client, definition: StreamDefinition, replicas: int = 1) -> None:
-    """Create the stream, or update it to the definition's settings (idempotent)."""
+    """Create the stream, or update it to the definition's settings (idempotent).
+
+    Raises:
+        EventStoreError: the server is older than 2.12 (atomic batch publish, ADR-50).
+    """
+    version = nc.connected_server_version
+    if (version.major, version.minor) < (2, 12):
+        raise EventStoreError(f"NATS server {version} is too old: Skillstream needs 2.12 or newer")
     js = nc.jetstream()
     config = stream_config(definition, replicas)
     try:
