@@ -45,7 +45,7 @@ async def test_changed_failed_and_misnamed_migrations_are_errors(tmp_path: Path,
             await migrate(conn, "svc2", read_migrations(tmp_path))
         write(tmp_path, "0001_schema.sql", "CREATE SCHEMA svc2;")
         write(tmp_path, "0002_broken.sql", "CREATE TABLE svc2.t (id int); CREATE TABLE nope.x (id int);")
-        with pytest.raises(MigrationError, match="0002_broken.sql failed"):
+        with pytest.raises(MigrationError, match=r"0002_broken\.sql failed"):
             await migrate(conn, "svc2", read_migrations(tmp_path))
         # The failed migration left nothing behind (one transaction).
         assert await conn.fetchval("SELECT to_regclass('svc2.t')") is None

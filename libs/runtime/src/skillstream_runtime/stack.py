@@ -42,8 +42,7 @@ _MAX_QUICK_CRASHES = 5  # consecutive quick crashes before giving up on a servic
 _BACKOFF_MAX = 30.0  # seconds, cap of the restart backoff
 _STOP_TIMEOUT = 20.0  # seconds the children get to exit after SIGTERM
 _HEALTHY_TIMEOUT = 60.0  # seconds every service gets to become healthy with stop_after_healthy
-_COLORS = {"healthy": "green", "starting": "yellow", "restarting": "yellow", "unhealthy": "red",
-           "failed": "red"}
+_COLORS = {"healthy": "green", "starting": "yellow", "restarting": "yellow", "unhealthy": "red", "failed": "red"}
 
 
 class StackError(SkillstreamRuntimeError):
@@ -104,9 +103,11 @@ def discover_services() -> dict[str, int]:
 
 
 class _Supervisor:
-    def __init__(self, children: list[_Child], env: dict[str, str], console: Console) -> None:
-        self.children, self.env, self.console = children, env, console
-        self.stop = threading.Event()
+    def __init__(self, children: list[_Child], console: Console) -> None:
+        self.children, self.console = children, console
+        self.env: dict[str, str] = {}
+        self.servers: list[EmbeddedNats | EmbeddedPostgres] = []
+        self.stop = threading.Event()  # set by SIGINT / SIGTERM
         self.live: Live | None = None
 
     def say(self, text: str) -> None:
@@ -124,8 +125,12 @@ class _Supervisor:
             log.write(f"\n=== skillstream up: starting {module} at {time.ctime()}\n".encode())
             log.flush()
             child.proc = subprocess.Popen(
-                [sys.executable, "-m", module], env={**self.env, "HTTP_PORT": str(child.port)},
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", module],
+                env={**self.env, "HTTP_PORT": str(child.port)},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         child.pids.append(child.proc.pid)
         child.started_at = time.monotonic()
@@ -168,9 +173,14 @@ class _Supervisor:
         for c in self.children:
             alive = c.proc is not None and c.proc.poll() is None
             color = _COLORS.get(c.state, "dim")
-            table.add_row(c.name, str(c.proc.pid) if alive and c.proc else "-", str(c.port),
-                          f"[{color}]{c.state}[/]", str(c.restarts),
-                          f"{now - c.started_at:.0f}s" if alive else "-")
+            table.add_row(
+                c.name,
+                str(c.proc.pid) if alive and c.proc else "-",
+                str(c.port),
+                f"[{color}]{c.state}[/]",
+                str(c.restarts),
+                f"{now - c.started_at:.0f}s" if alive else "-",
+            )
         return table
 
     def refresh(self) -> None:
@@ -200,38 +210,46 @@ class _Supervisor:
         self.refresh()
 
 
-def _start_servers(settings: Settings, nats_port: int | None, console: Console,
-                   started: list[EmbeddedNats | EmbeddedPostgres]) -> tuple[str, str]:
+def _start_servers(settings: Settings, data_dir: Path, nats_port: int | None, sup: _Supervisor) -> tuple[str, str]:
+    """Start what is not configured elsewhere; return the NATS URL and the PostgreSQL DSN."""
     nats_url = settings.nats_url
     if not nats_url:
         port = nats_port or (4222 if _port_free(4222) else None)
-        nats = start_nats(settings.data_dir / "nats", port=port)
-        started.append(nats)
+        nats = start_nats(data_dir / "nats", port=port)
+        sup.servers.append(nats)
         nats_url = nats.url
-        _say(console, f"NATS       {nats_url} (embedded, monitor {nats.monitor_url}, data {nats.store_dir})")
+        sup.say(f"NATS       {nats_url} (embedded, monitor {nats.monitor_url}, data {nats.store_dir})")
     else:
-        _say(console, f"NATS       {_hide_password(nats_url)}")
+        sup.say(f"NATS       {_hide_password(nats_url)}")
     if settings.database_url is None:
-        pg = start_postgres(settings.data_dir / "postgres")
-        started.append(pg)
+        pg = start_postgres(data_dir / "postgres")
+        sup.servers.append(pg)
         dsn = pg.dsn()
-        _say(console, f"PostgreSQL {_hide_password(dsn)} (embedded, data {pg.data_dir})")
+        sup.say(f"PostgreSQL {_hide_password(dsn)} (embedded, data {pg.data_dir})")
     else:
         dsn = settings.database_url.get_secret_value()
-        _say(console, f"PostgreSQL {_hide_password(dsn)}")
+        sup.say(f"PostgreSQL {_hide_password(dsn)}")
     return nats_url, dsn
 
 
-def run_stack(settings: Settings, *, services: Sequence[str] | None = None, nats_port: int | None = None,
-              http_base_port: int | None = None, console: Console | None = None,
-              stop_after_healthy: bool = False) -> int:
+def run_stack(
+    settings: Settings,
+    *,
+    services: Sequence[str] | None = None,
+    nats_port: int | None = None,
+    http_base_port: int | None = None,
+    console: Console | None = None,
+    stop_after_healthy: bool = False,
+) -> int:
     """Run the local stack until SIGINT/SIGTERM; return the process exit code.
 
     ``services`` limits the stack to those names (default: all discovered). ``nats_port`` is the embedded
     NATS client port (default 4222 if free, else any free port). ``http_base_port`` gives the services
     consecutive HTTP ports in name order (default: each service's own port, or a free one if that is busy).
     With ``stop_after_healthy`` it stops as soon as every service has been healthy once and returns 0, or
-    returns 1 if one did not become healthy within 60 seconds. Otherwise it returns 0 after a clean stop.
+    returns 1 if one did not become healthy within 60 seconds (or was given up on after repeated crashes).
+    Otherwise it returns 0 after a clean stop.
+    Signal handlers are installed only when called from the main thread.
 
     Raises:
         StackError: a name in ``services`` is not a discovered service.
@@ -243,8 +261,8 @@ def run_stack(settings: Settings, *, services: Sequence[str] | None = None, nats
     unknown = [s for s in wanted if s not in known]
     if unknown:
         raise StackError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(known)}")
-    settings.data_dir = settings.data_dir.expanduser().resolve()
-    logs = settings.data_dir / "logs"
+    data_dir = settings.data_dir.expanduser().resolve()
+    logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
 
     children: list[_Child] = []
@@ -255,25 +273,27 @@ def run_stack(settings: Settings, *, services: Sequence[str] | None = None, nats
             _say(console, f"[yellow]{name}: port {port} is busy, using {new}[/]")
             port = new
         children.append(_Child(name, port, logs / f"{name}.log"))
+    sup = _Supervisor(children, console)
 
-    servers: list[EmbeddedNats | EmbeddedPostgres] = []
-    sup: _Supervisor | None = None
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        sup.stop.set()
+
     previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
     try:
-        nats_url, dsn = _start_servers(settings, nats_port, console, servers)
-        _say(console, f"Logs       {logs}/<service>.log")
+        nats_url, dsn = _start_servers(settings, data_dir, nats_port, sup)
+        sup.say(f"Logs       {logs}/<service>.log")
         log_format = settings.log_format if "log_format" in settings.model_fields_set else "console"
-        env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": dsn, "LOG_FORMAT": log_format,
-               "LOG_LEVEL": settings.log_level, "PYTHONUNBUFFERED": "1"}
-        sup = _Supervisor(children, env, console)
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            assert sup is not None
-            sup.stop.set()
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, on_signal)
+        sup.env = {
+            **os.environ,
+            "NATS_URL": nats_url,
+            "DATABASE_URL": dsn,
+            "LOG_FORMAT": log_format,
+            "LOG_LEVEL": settings.log_level,
+            "PYTHONUNBUFFERED": "1",
+        }
         if console.is_terminal:
             sup.live = Live(sup.table(), console=console, auto_refresh=False)
             sup.live.start()
@@ -282,21 +302,23 @@ def run_stack(settings: Settings, *, services: Sequence[str] | None = None, nats
         finally:
             sup.shutdown()
     finally:
-        if sup is not None and sup.live is not None:
+        if sup.live is not None:
             sup.live.stop()
-        for server in reversed(servers):
+        for server in reversed(sup.servers):
             server.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if sup is not None:
+        if any(c.pids for c in children):
             _summary(sup)
 
 
 def _supervise(sup: _Supervisor, stop_after_healthy: bool) -> int:
+    """Spawn the children, then poll them every tick until stopped; the exit code."""
     for child in sup.children:
-        sup.spawn(child)
+        if not sup.stop.is_set():
+            sup.spawn(child)
     deadline = time.monotonic() + _HEALTHY_TIMEOUT
-    with httpx.Client(timeout=0.4) as http:
+    with httpx.Client(timeout=0.4, trust_env=False) as http:  # no proxies for loopback
         while not sup.stop.is_set():
             for child in sup.children:
                 sup.check(child, http)
@@ -320,8 +342,14 @@ def _summary(sup: _Supervisor) -> None:
         table.add_column(col, no_wrap=True)
     table.add_column("pids")
     for c in sup.children:
-        table.add_row(c.name, str(c.port), c.state, "yes" if c.ever_healthy else "no", str(c.restarts),
-                      " ".join(map(str, c.pids)))
+        table.add_row(
+            c.name,
+            str(c.port),
+            c.state,
+            "yes" if c.ever_healthy else "no",
+            str(c.restarts),
+            " ".join(map(str, c.pids)),
+        )
     sup.console.print(table)
 
 
