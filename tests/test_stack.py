@@ -8,6 +8,7 @@ in a temporary directory and its ports taken from free ones. Output is plain lin
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -75,6 +76,7 @@ def _assert_stopped(output: str, data_dir: Path, nats_port: int) -> None:
     assert [p for p in pids if not _gone(p)] == [], output
     assert not _listening(nats_port), "embedded NATS still listening"
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
+    assert not (data_dir / "stack.json").exists()
 
 
 @pytest.mark.timeout(180)
@@ -116,6 +118,10 @@ def test_sigint_stops_every_child_and_returns_zero(tmp_path: Path) -> None:
             if set(ports) == services and all(_healthz(p) for p in ports.values()):
                 break
             time.sleep(0.5)
+        state = json.loads((tmp_path / "stack.json").read_text())  # for the other `skillstream` commands
+        assert state["nats_url"] == f"nats://127.0.0.1:{nats_port}"
+        assert state["database_url"].startswith("postgresql://")
+        assert state["services"] == ports
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=40)
     finally:

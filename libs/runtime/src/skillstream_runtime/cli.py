@@ -88,16 +88,21 @@ def up(
 ) -> None:
     """Start the stack: embedded NATS and PostgreSQL (unless NATS_URL / DATABASE_URL are set) and every
     service, supervised, until Ctrl-C."""
+    from skillstream_runtime.errors import SkillstreamRuntimeError
     from skillstream_runtime.stack import run_stack
 
-    code = run_stack(
-        Settings(),
-        services=service,
-        nats_port=nats_port,
-        http_base_port=http_base_port,
-        console=console,
-        stop_after_healthy=check,
-    )
+    try:
+        code = run_stack(
+            Settings(),
+            services=service,
+            nats_port=nats_port,
+            http_base_port=http_base_port,
+            console=console,
+            stop_after_healthy=check,
+        )
+    except SkillstreamRuntimeError as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2) from e
     raise typer.Exit(code)
 
 

@@ -97,8 +97,9 @@ class EmbeddedNats:
         conf = self.store_dir / "nats-server.conf"
         conf.write_text(self.config_text())
         log = self.log_path.open("ab")
+        # Own session: a terminal Ctrl-C reaches the supervisor, which stops services first and NATS last.
         self.process = subprocess.Popen(
-            [str(nats_server_binary()), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
+            [str(nats_server_binary()), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

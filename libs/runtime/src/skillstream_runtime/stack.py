@@ -4,7 +4,8 @@
 service discovered in the ``skillstream.services`` entry point group as a child process
 (``python -m skillstream_<name>``), polls their ``/healthz``, restarts crashed children with capped
 exponential backoff, and on SIGINT/SIGTERM stops the children (SIGTERM, then SIGKILL after a grace period)
-before the servers. Child output is appended to ``<data_dir>/logs/<service>.log``.
+before the servers. Child output is appended to ``<data_dir>/logs/<service>.log``; while the stack runs,
+``<data_dir>/stack.json`` records the embedded servers' URLs and the services' ports for other commands.
 
 Errors: ``StackError`` (a ``SkillstreamRuntimeError``) for an unknown service name; ``EmbeddedServerError``
 when an embedded server cannot start.
@@ -12,6 +13,7 @@ when an embedded server cannot start.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -274,6 +276,7 @@ def run_stack(
             port = new
         children.append(_Child(name, port, logs / f"{name}.log"))
     sup = _Supervisor(children, console)
+    state_file = data_dir / "stack.json"
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         sup.stop.set()
@@ -285,6 +288,12 @@ def run_stack(
     try:
         nats_url, dsn = _start_servers(settings, data_dir, nats_port, sup)
         sup.say(f"Logs       {logs}/<service>.log")
+        _record(
+            state_file,
+            sup,
+            nats_url if settings.nats_url is None else None,
+            dsn if settings.database_url is None else None,
+        )
         log_format = settings.log_format if "log_format" in settings.model_fields_set else "console"
         sup.env = {
             **os.environ,
@@ -302,6 +311,7 @@ def run_stack(
         finally:
             sup.shutdown()
     finally:
+        state_file.unlink(missing_ok=True)
         if sup.live is not None:
             sup.live.stop()
         for server in reversed(sup.servers):
@@ -310,6 +320,18 @@ def run_stack(
             signal.signal(signum, handler)
         if any(c.pids for c in children):
             _summary(sup)
+
+
+def _record(path: Path, sup: _Supervisor, nats_url: str | None, dsn: str | None) -> None:
+    """Write ``stack.json`` (embedded URLs, pid, service ports) for the other ``skillstream`` commands."""
+    state = {
+        "pid": os.getpid(),
+        "nats_url": nats_url,
+        "database_url": dsn,
+        "services": {c.name: c.port for c in sup.children},
+    }
+    path.write_text(json.dumps(state, indent=2) + "\n")
+    path.chmod(0o600)
 
 
 def _supervise(sup: _Supervisor, stop_after_healthy: bool) -> int:
