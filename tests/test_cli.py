@@ -14,7 +14,9 @@ from skillstream_contracts.jobs import JobQueued, JobRequested
 from skillstream_contracts.registries import REGISTRIES
 from skillstream_contracts.streams import JOBS, aggregate_subject
 from skillstream_runtime.cli import app
+from skillstream_orchestrator.projections import JobsProjection
 from skillstream_runtime.eventstore import EventStore, NewEvent
+from skillstream_runtime.projections import ProjectionRunner, RunnerSettings
 
 
 async def _seed(url: str) -> None:
@@ -41,6 +43,44 @@ async def _seed(url: str) -> None:
     )
     await nc.jetstream().publish(aggregate_subject("jobs", "job", "job-3"), b"{not json", headers=meta.to_headers())
     await nc.drain()
+
+
+async def _poison_then_fix_later(url: str, dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ALTER TABLE proj_jobs_g2.jobs ADD CONSTRAINT no_broken_kind CHECK (kind <> 'broken')")
+    finally:
+        await conn.close()
+    nc = await nats.connect(url)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        await EventStore(nc, REGISTRIES).append(
+            JOBS,
+            aggregate_subject("jobs", "job", "job-broken"),
+            "job-broken",
+            [NewEvent(event=JobRequested(job_id="job-broken", kind="broken", requested_by="ops"))],
+        )
+        settings = RunnerSettings(fetch_timeout=0.2, max_deliver=3, backoff_initial=0.01, backoff_max=0.02)
+        await ProjectionRunner(JobsProjection(), 2, "JOBS", nc, pool, settings).run(until_caught_up=True)
+    finally:
+        await pool.close()
+        await nc.drain()
+
+
+async def _fix(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ALTER TABLE proj_jobs_g2.jobs DROP CONSTRAINT no_broken_kind")
+    finally:
+        await conn.close()
+
+
+async def _status(dsn: str, job: str) -> str | None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT status FROM orchestrator.jobs WHERE job_id = $1", job)  # type: ignore[no-any-return]
+    finally:
+        await conn.close()
 
 
 def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -> None:
@@ -91,6 +131,17 @@ def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -
     assert result.exit_code == 0
     assert "discarded 1" in result.output
     assert "Dead letters (0)" in cli.invoke(app, ["dlq", "list"], env=env).output
+
+    # A poison event whose cause an operator can fix: a constraint the live projection's rows violate.
+    asyncio.run(_poison_then_fix_later(nats_url, database_url))
+    result = cli.invoke(app, ["dlq", "list"], env=env)
+    assert "Dead letters (1)" in result.output and "no_broken_kind" in result.output, result.output
+    asyncio.run(_fix(database_url))
+    result = cli.invoke(app, ["dlq", "retry", "--all"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "applied" in result.output
+    assert "Dead letters (0)" in cli.invoke(app, ["dlq", "list"], env=env).output
+    assert asyncio.run(_status(database_url, "job-broken")) == "requested"
 
     result = cli.invoke(app, ["replay", "nope"], env=env)
     assert result.exit_code == 2

@@ -14,6 +14,7 @@ otherwise. Reading decodes through the stream's :class:`EventRegistry`, so upcas
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -147,19 +148,12 @@ class EventStore:
     def _message(self, stream: str, aggregate_id: str, new: NewEvent) -> tuple[bytes, dict[str, str]]:
         registry = self.registry(stream)
         event_type = event_type_of(new.event)
+        envelope = {f.name: getattr(new, f.name) for f in dataclasses.fields(new) if f.name != "event"}
         metadata = EventMetadata(
-            event_id=new.event_id,
             event_type=event_type,
             schema_version=registry.current_version(event_type),
             aggregate_id=aggregate_id,
-            occurred_at=new.occurred_at,
-            correlation_id=new.correlation_id,
-            causation_id=new.causation_id,
-            job_id=new.job_id,
-            item_key=new.item_key,
-            item_outcome=new.item_outcome,
-            item_group=new.item_group,
-            item_bytes=new.item_bytes,
+            **envelope,
         )
         return registry.encode(new.event), metadata.to_headers()
 
