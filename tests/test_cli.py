@@ -13,8 +13,8 @@ from skillstream_contracts.events import EventMetadata, new_event_id, utcnow
 from skillstream_contracts.jobs import JobQueued, JobRequested
 from skillstream_contracts.registries import REGISTRIES
 from skillstream_contracts.streams import JOBS, aggregate_subject
-from skillstream_runtime.cli import app
 from skillstream_orchestrator.projections import JobsProjection
+from skillstream_runtime.cli import app
 from skillstream_runtime.eventstore import EventStore, NewEvent
 from skillstream_runtime.projections import ProjectionRunner, RunnerSettings
 
@@ -135,7 +135,8 @@ def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -
     # A poison event whose cause an operator can fix: a constraint the live projection's rows violate.
     asyncio.run(_poison_then_fix_later(nats_url, database_url))
     result = cli.invoke(app, ["dlq", "list"], env=env)
-    assert "Dead letters (1)" in result.output and "no_broken_kind" in result.output, result.output
+    assert "Dead letters (1)" in result.output, result.output
+    assert "no_broken_kind" in result.output, result.output
     asyncio.run(_fix(database_url))
     result = cli.invoke(app, ["dlq", "retry", "--all"], env=env)
     assert result.exit_code == 0, result.output
