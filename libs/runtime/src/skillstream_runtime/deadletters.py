@@ -10,15 +10,14 @@ should make their handlers idempotent per aggregate (for example "keep the highe
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import msgspec
 
-from skillstream_contracts.events import EventMetadata
-from skillstream_runtime.eventstore import RecordedEvent
+from skillstream_runtime.eventstore import record_event
 from skillstream_runtime.projections import Projection, generation_schema
 
 
@@ -100,17 +99,13 @@ async def retry_dead_letters(
                     "SELECT active_generation FROM skillstream.projections WHERE name = $1 FOR SHARE",
                     projection.name,
                 )
-                headers = msgspec.json.decode(r["headers"]) if isinstance(r["headers"], str | bytes) else r["headers"]
-                metadata = EventMetadata.from_headers(headers)
-                registry = projection.registries[r["stream"]]
-                event = registry.decode(metadata.event_type, metadata.schema_version, bytes(r["data"]))
-                recorded = RecordedEvent(
-                    stream=r["stream"],
-                    subject=r["subject"],
-                    sequence=r["stream_sequence"],
-                    metadata=metadata,
-                    event=event,
-                    data=bytes(r["data"]),
+                recorded = record_event(
+                    projection.registries[r["stream"]],
+                    r["stream"],
+                    r["subject"],
+                    r["stream_sequence"],
+                    json.loads(r["headers"]),
+                    bytes(r["data"]),
                 )
                 await projection.apply(conn, generation_schema(projection.name, active), [recorded])
                 await conn.execute("DELETE FROM skillstream.dead_letters WHERE id = $1", r["id"])

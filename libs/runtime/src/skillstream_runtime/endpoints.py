@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
+import nats.errors
 import structlog
 from nats.aio.client import Client
 from nats.micro.request import Request
@@ -113,8 +114,6 @@ async def request(
         RequestError: the service replied with an error (``.reply.code`` says which), or no service
             answered (``unavailable``), or the reply did not decode.
     """
-    import nats.errors
-
     headers = {CORRELATION_HEADER: correlation_id} if correlation_id else None
     try:
         msg = await nc.request(subject, msgspec.json.encode(body), timeout=timeout, headers=headers)

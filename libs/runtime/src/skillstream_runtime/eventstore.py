@@ -31,6 +31,7 @@ from skillstream_contracts.events import (
     Event,
     EventMetadata,
     EventRegistry,
+    Headers,
     event_type_of,
     new_event_id,
     utcnow,
@@ -133,7 +134,6 @@ class EventStore:
 
     def __init__(self, nc: Client, registries: Mapping[str, EventRegistry], timeout: float = 10.0) -> None:
         self._nc = nc
-        self._js = nc.jetstream(timeout=timeout)
         self._registries = dict(registries)
         self._timeout = timeout
 
@@ -182,7 +182,7 @@ class EventStore:
             raise ValueError(f"at most {_MAX_ATOMIC_BATCH} events per append")
         messages = [self._message(stream.name, aggregate_id, e) for e in events]
         if expected_last_sequence is not None:
-            messages[0][1]["Nats-Expected-Last-Subject-Sequence"] = str(expected_last_sequence)
+            messages[0][1][Headers.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(expected_last_sequence)
         try:
             if len(messages) == 1:
                 reply = await self._nc.request(subject, messages[0][0], timeout=self._timeout, headers=messages[0][1])
@@ -260,22 +260,6 @@ class EventStore:
 
     # --- read --------------------------------------------------------------------------------------
 
-    def decode(self, stream: str, msg: Msg) -> RecordedEvent:
-        """Decode one JetStream message into a :class:`RecordedEvent` (upcasting old versions).
-
-        Raises:
-            skillstream_contracts.ContractError: unknown type, unsupported version or bad payload/headers.
-        """
-        return decode_message(self.registry(stream), msg)
-
-    async def last_sequence(self, stream: StreamDefinition, subject: str) -> int:
-        """Stream sequence of the subject's last event, 0 when it has none."""
-        try:
-            msg = await self._js.get_last_msg(stream.name, subject)
-        except nats.js.errors.NotFoundError:
-            return 0
-        return int(msg.seq or 0)
-
     async def load(self, stream: StreamDefinition, subject: str, *, after_sequence: int = 0) -> list[RecordedEvent]:
         """All events of one aggregate subject after ``after_sequence``, oldest first, decoded at their
         current schema version.
@@ -308,7 +292,16 @@ class EventStore:
                         break
                     if status is not None:
                         raise EventStoreError(f"direct get on {stream.name} failed: {headers}")
-                    out.append(_decode_direct(registry, stream.name, msg, headers))
+                    out.append(
+                        record_event(
+                            registry,
+                            stream.name,
+                            headers["Nats-Subject"],
+                            int(headers["Nats-Sequence"]),
+                            headers,
+                            msg.data,
+                        )
+                    )
                 if int(headers.get("Nats-Num-Pending", "0")) == 0:
                     return out
                 start = out[-1].sequence + 1
@@ -316,30 +309,23 @@ class EventStore:
             await sub.unsubscribe()
 
 
-def _decode_direct(registry: EventRegistry, stream: str, msg: Msg, headers: Mapping[str, str]) -> RecordedEvent:
+def record_event(
+    registry: EventRegistry, stream: str, subject: str, sequence: int, headers: Mapping[str, str], data: bytes
+) -> RecordedEvent:
+    """Decode a stored event (envelope headers + body) into a :class:`RecordedEvent`, upcasting old versions.
+
+    Raises:
+        skillstream_contracts.ContractError: unknown type, unsupported version or bad payload/headers.
+    """
     metadata = EventMetadata.from_headers(headers)
-    return RecordedEvent(
-        stream=stream,
-        subject=headers["Nats-Subject"],
-        sequence=int(headers["Nats-Sequence"]),
-        metadata=metadata,
-        event=registry.decode(metadata.event_type, metadata.schema_version, msg.data),
-        data=msg.data,
-    )
+    event = registry.decode(metadata.event_type, metadata.schema_version, data)
+    return RecordedEvent(stream=stream, subject=subject, sequence=sequence, metadata=metadata, event=event, data=data)
 
 
 def decode_message(registry: EventRegistry, msg: Msg) -> RecordedEvent:
-    """Decode a JetStream message (consumer delivery or direct get) with ``registry``."""
-    headers = msg.headers or {}
-    metadata = EventMetadata.from_headers(headers)
-    event = registry.decode(metadata.event_type, metadata.schema_version, msg.data)
-    return RecordedEvent(
-        stream=msg.metadata.stream,
-        subject=msg.subject,
-        sequence=msg.metadata.sequence.stream,
-        metadata=metadata,
-        event=event,
-        data=msg.data,
+    """Decode a message delivered by a JetStream consumer with ``registry`` (see :func:`record_event`)."""
+    return record_event(
+        registry, msg.metadata.stream, msg.subject, msg.metadata.sequence.stream, msg.headers or {}, msg.data
     )
 
 
@@ -350,5 +336,6 @@ __all__ = [
     "RecordedEvent",
     "decode_message",
     "ensure_stream",
+    "record_event",
     "stream_config",
 ]

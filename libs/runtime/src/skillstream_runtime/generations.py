@@ -189,6 +189,7 @@ async def rebuild(
         ReplayError: the swap found the registry changed underneath (another rebuild won).
     """
     settings = settings or RunnerSettings(batch_size=1000, fetch_timeout=0.5)
+    report: ProgressCallback = on_progress or (lambda _stream, _done, _last: None)
     old = await active_generation(pool, projection)
     async with pool.acquire() as conn, conn.transaction():
         await _lock(conn, projection.name)
@@ -203,15 +204,12 @@ async def rebuild(
         runner = ProjectionRunner(projection, new, stream, nc, pool, settings, check_active=False)
         info = await js.stream_info(stream)
         last = int(info.state.last_seq)
-        reporter = _report(runner, stream, last, on_progress) if on_progress else None
-        task = asyncio.create_task(reporter) if reporter else None
+        reporter = asyncio.create_task(_report(runner, stream, last, report))
         try:
             await runner.run(until_caught_up=True)
         finally:
-            if task:
-                task.cancel()
-        if on_progress:
-            on_progress(stream, max(runner.checkpoint, last), last)
+            reporter.cancel()
+        report(stream, max(runner.checkpoint, last), last)
     await swap(pool, projection, old, new)
     await retire(nc, pool, projection, old)
     return new

@@ -42,7 +42,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge
 
 from skillstream_contracts import ContractError
-from skillstream_contracts.events import EventRegistry
+from skillstream_contracts.events import EventRegistry, Headers
 from skillstream_runtime.eventstore import RecordedEvent, decode_message
 
 log = structlog.get_logger(__name__)
@@ -228,9 +228,11 @@ class ProjectionRunner:
     # --- one batch ---------------------------------------------------------------------------------
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
-        fresh = [m for m in msgs if m.metadata.sequence.stream > self.checkpoint]
+        fresh: list[Msg] = []
         for m in msgs:
-            if m.metadata.sequence.stream <= self.checkpoint:
+            if m.metadata.sequence.stream > self.checkpoint:
+                fresh.append(m)
+            else:
                 await m.ack()  # redelivered, already applied
         if not fresh:
             return
@@ -305,14 +307,14 @@ class ProjectionRunner:
                 await msg.term()
 
     async def _apply_with_retries(self, msg: Msg, rest: list[Msg]) -> tuple[str | None, int]:
-        """Apply one event, retrying with backoff until it has had ``max_deliver`` attempts in all.
-        Returns ``(None, attempts)`` on success, else ``(last error, attempts)`` for the dead-letter row."""
-        delivered = msg.metadata.num_delivered or 1
-        attempts = max(1, self.settings.max_deliver - delivered + 1)
+        """Apply one event, retrying with backoff up to ``max_deliver`` attempts (the consumer restarts at
+        the checkpoint, so attempts are counted here). Returns ``(None, 1)`` on success, else
+        ``(last error, attempts)`` for the dead-letter row."""
         try:
             event = decode_message(self._registry, msg)
         except ContractError as e:  # cannot get better by retrying
-            return f"undecodable event: {e}", delivered
+            return f"undecodable event: {e}", 1
+        attempts = self.settings.max_deliver
         try:
             async for attempt in stamina.retry_context(
                 on=lambda e: not isinstance(e, GenerationRetired),
@@ -329,22 +331,29 @@ class ProjectionRunner:
             raise
         except Exception as e:  # noqa: BLE001 - whatever the handler raised goes in the dead letter
             self._log.error("event failed after retries", error=repr(e), attempts=attempts)
-            return f"{type(e).__name__}: {e}", delivered - 1 + attempts
-        return None, delivered
+            return f"{type(e).__name__}: {e}", attempts
+        return None, 1
 
     async def _dead_letter(self, msg: Msg, error: str, attempts: int) -> None:
+        """Store the event in ``skillstream.dead_letters`` and move the checkpoint past it, in one
+        transaction (idempotent per projection, generation, stream and sequence)."""
         seq = msg.metadata.sequence.stream
         headers = dict(msg.headers or {})
         async with self._pool.acquire() as conn, conn.transaction():
             await self._assert_active(conn)
-            await insert_dead_letter(
-                conn,
+            await conn.execute(
+                "INSERT INTO skillstream.dead_letters (projection, generation, stream, stream_sequence, subject,"
+                " event_type, headers, data, error, attempts)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)"
+                " ON CONFLICT (projection, generation, stream, stream_sequence)"
+                " DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, failed_at = now()",
                 self.projection.name,
                 self.generation,
                 self.stream,
                 seq,
                 msg.subject,
-                headers,
+                headers.get(Headers.EVENT_TYPE),
+                json.dumps(headers),
                 msg.data,
                 error,
                 attempts,
@@ -355,37 +364,6 @@ class ProjectionRunner:
         self._log.error("event dead-lettered", stream_sequence=seq, error=error)
 
 
-async def insert_dead_letter(
-    conn: asyncpg.Connection,
-    projection: str,
-    generation: int,
-    stream: str,
-    sequence: int,
-    subject: str,
-    headers: Mapping[str, str],
-    data: bytes,
-    error: str,
-    attempts: int,
-) -> None:
-    """Store one event in ``skillstream.dead_letters`` (idempotent per projection/generation/stream/sequence)."""
-    await conn.execute(
-        "INSERT INTO skillstream.dead_letters (projection, generation, stream, stream_sequence, subject,"
-        " event_type, headers, data, error, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)"
-        " ON CONFLICT (projection, generation, stream, stream_sequence)"
-        " DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts, failed_at = now()",
-        projection,
-        generation,
-        stream,
-        sequence,
-        subject,
-        headers.get("Skillstream-Event-Type"),
-        json.dumps(dict(headers)),
-        data,
-        error,
-        attempts,
-    )
-
-
 __all__ = [
     "TRANSIENT_ERRORS",
     "GenerationRetired",
@@ -394,5 +372,4 @@ __all__ = [
     "RunnerSettings",
     "consumer_name",
     "generation_schema",
-    "insert_dead_letter",
 ]
