@@ -204,7 +204,7 @@ class ProjectionRunner:
         async def fetch() -> list[Msg]:
             try:
                 return list(await psub.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout))
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats.errors.TimeoutError, or asyncio's own from inside fetch
                 return []
 
         # The next batch is fetched while the current one is written to PostgreSQL (max_ack_pending allows
