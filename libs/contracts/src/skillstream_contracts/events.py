@@ -46,6 +46,12 @@ class Headers:
     ITEM_OUTCOME = "Skillstream-Item-Outcome"
     ITEM_GROUP = "Skillstream-Item-Group"
     ITEM_BYTES = "Skillstream-Item-Bytes"
+    # Job lifecycle reporting (see skillstream_contracts.jobs.JobPhase): the owning service's own events
+    # that start, plan and end a job carry these, and the orchestrator follows them to the job's end.
+    JOB_PHASE = "Skillstream-Job-Phase"
+    JOB_TOTAL = "Skillstream-Job-Total"
+    JOB_SUMMARY = "Skillstream-Job-Summary"
+    JOB_REASON = "Skillstream-Job-Reason"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -74,7 +80,9 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
     ``occurred_at`` is timezone-aware UTC. ``correlation_id`` ties together everything caused by one
     request; ``causation_id`` is the id of the command or event that directly caused this one.
     ``job_id``/``item_key``/``item_outcome``/``item_group``/``item_bytes`` are set on events that report
-    the outcome of one item of a job (see :mod:`skillstream_contracts.jobs`).
+    the outcome of one item of a job; ``job_phase``/``job_total``/``job_summary`` (a JSON object as text)/
+    ``job_reason`` are set on the owning service's events that start, plan or end a job (``job_reason``
+    also says why an item failed; see :mod:`skillstream_contracts.jobs`).
     """
 
     event_id: str
@@ -89,6 +97,10 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
     item_outcome: str | None = None
     item_group: str | None = None
     item_bytes: int | None = None
+    job_phase: str | None = None
+    job_total: int | None = None
+    job_summary: str | None = None
+    job_reason: str | None = None
 
     def to_headers(self) -> dict[str, str]:
         """Encode as NATS headers (``Nats-Msg-Id`` = event id, for JetStream dedupe)."""
@@ -108,6 +120,11 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
             Headers.ITEM_OUTCOME: self.item_outcome,
             Headers.ITEM_GROUP: self.item_group,
             Headers.ITEM_BYTES: None if self.item_bytes is None else str(self.item_bytes),
+            Headers.JOB_PHASE: self.job_phase,
+            Headers.JOB_TOTAL: None if self.job_total is None else str(self.job_total),
+            Headers.JOB_SUMMARY: self.job_summary,
+            # headers are single-line: a reason with newlines keeps its first 500 characters on one line
+            Headers.JOB_REASON: None if self.job_reason is None else " ".join(self.job_reason.split())[:500],
         }
         h.update({k: v for k, v in optional.items() if v is not None})
         return h
@@ -121,6 +138,7 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
         """
         try:
             item_bytes = headers.get(Headers.ITEM_BYTES)
+            job_total = headers.get(Headers.JOB_TOTAL)
             return cls(
                 event_id=headers[Headers.EVENT_ID],
                 event_type=headers[Headers.EVENT_TYPE],
@@ -134,6 +152,10 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
                 item_outcome=headers.get(Headers.ITEM_OUTCOME),
                 item_group=headers.get(Headers.ITEM_GROUP),
                 item_bytes=None if item_bytes is None else int(item_bytes),
+                job_phase=headers.get(Headers.JOB_PHASE),
+                job_total=None if job_total is None else int(job_total),
+                job_summary=headers.get(Headers.JOB_SUMMARY),
+                job_reason=headers.get(Headers.JOB_REASON),
             )
         except (KeyError, ValueError) as e:
             raise EventDecodeError(f"bad event headers: {e!r}") from e
@@ -234,6 +256,27 @@ class EventRegistry:
         return msgspec.json.encode(event)
 
 
+class OpaqueEvent(Event, frozen=True, kw_only=True, tag="opaque"):
+    """What :class:`HeadersOnlyRegistry` decodes every event to: the type from the headers, the body unread."""
+
+    event_type: str
+
+
+class HeadersOnlyRegistry(EventRegistry):
+    """A registry for readers that need only the envelope (the orchestrator counting job items of any
+    context): every event decodes to an :class:`OpaqueEvent` without looking at the body, so such a reader
+    never breaks on another context's schema changes."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, [OpaqueEvent])
+
+    def current_version(self, event_type: str) -> int:
+        return 1
+
+    def decode(self, event_type: str, schema_version: int, data: bytes) -> Event:
+        return OpaqueEvent(event_type=event_type)
+
+
 def event_type_of(event: Event) -> str:
     """The stable tag of an event instance."""
     tag = event.__struct_config__.tag
@@ -246,6 +289,8 @@ __all__ = [
     "EventMetadata",
     "EventRegistry",
     "Headers",
+    "HeadersOnlyRegistry",
+    "OpaqueEvent",
     "Upcaster",
     "event_type_of",
     "new_event_id",

@@ -4,21 +4,33 @@ Lifecycle (seed 003, DESIGN.md "Import orchestration")::
 
     requested → queued → running → completed | failed | cancelled
 
-A job lives on subject ``jobs.job.<job_id>`` of the ``JOBS`` stream. The service that owns a job's kind
-reports each item (a segment, a unit, a row) through its *own* domain events, tagged with the job/item
-headers of :class:`~skillstream_contracts.events.EventMetadata` (``item_outcome`` one of
-:class:`ItemOutcome`), so the progress projection counts items of any context without decoding them.
+A job lives on subject ``jobs.job.<job_id>`` of the ``JOBS`` stream. The protocol between the orchestrator
+and the service that owns a job's kind:
+
+1. the owning service registers its kinds (:class:`JobKindSpec`) in the KV bucket :data:`JOB_KINDS_BUCKET`;
+2. the orchestrator appends ``JobRequested``, then publishes a :class:`JobDispatch` on
+   :func:`work_subject` ``work.jobs.<kind>`` of the work-queue stream :data:`JOB_WORK_STREAM` and appends
+   ``JobQueued``; every replica of the owner pulls from one durable consumer per kind, so a job survives
+   the crash of any process and ``max_ack_pending`` caps how many run at once across the fleet;
+3. the owner reports through its *own* domain events, tagged with the job headers of
+   :class:`~skillstream_contracts.events.EventMetadata`: ``job_phase`` (:class:`JobPhase`) on the events
+   that start, plan and end the job, ``item_outcome`` (:class:`ItemOutcome`) on the events of each item
+   (a segment, a unit, a row). The orchestrator follows the phases to ``JobStarted`` … ``JobCompleted`` and
+   its progress projection counts items from the headers alone, whatever the context;
+4. the owner watches the job's subject for ``JobCancelRequested`` and then stops taking new items.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+import re
+from typing import Any, Final
 
 import msgspec
 
 from skillstream_contracts.events import Event, EventRegistry
+from skillstream_contracts.streams import command_subject, query_subject
 
 
 class JobStatus(enum.StrEnum):
@@ -48,6 +60,54 @@ class ItemOutcome(enum.StrEnum):
         return self in (ItemOutcome.SUCCEEDED, ItemOutcome.FAILED, ItemOutcome.SKIPPED)
 
 
+class JobPhase(enum.StrEnum):
+    """The ``job_phase`` header of an owning service's event: where the job is (see the module docstring)."""
+
+    STARTED = "started"
+    PLANNED = "planned"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+JOB_WORK_STREAM: Final = "JOB_WORK"
+"""The work-queue stream of job dispatches (subjects ``work.jobs.>``); not an event stream."""
+
+JOB_KINDS_BUCKET: Final = "job_kinds"
+"""KV bucket of the registered job kinds: key = kind, value = a JSON :class:`JobKindSpec`."""
+
+PROGRESS_SUBJECT_PREFIX: Final = "progress.jobs"
+"""Core NATS subject prefix of progress snapshots: ``progress.jobs.<job_id>`` carries a JSON
+:class:`JobProgress` each time a job's progress changes (not stored; the read model is the truth)."""
+
+_KIND = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$")
+
+
+def check_kind(kind: str) -> str:
+    """Return ``kind`` if it is a valid job kind (dot-separated lowercase tokens, e.g. ``tga.bulk_download``).
+
+    Raises:
+        ValueError: it is not.
+    """
+    if not _KIND.match(kind) or len(kind) > 100:
+        raise ValueError(f"invalid job kind {kind!r}: use dot-separated lowercase tokens like 'tga.bulk_download'")
+    return kind
+
+
+def work_subject(kind: str) -> str:
+    """The work-queue subject of one job kind: ``work.jobs.<kind>``.
+
+    Raises:
+        ValueError: ``kind`` is not a valid job kind.
+    """
+    return f"work.jobs.{check_kind(kind)}"
+
+
+def progress_subject(job_id: str) -> str:
+    """``progress.jobs.<job_id>`` (job ids are hex, safe as a subject token)."""
+    return f"{PROGRESS_SUBJECT_PREFIX}.{job_id}"
+
+
 # --- events (stream JOBS) -------------------------------------------------------------------------
 
 
@@ -62,6 +122,8 @@ class JobRequested(Event, frozen=True, kw_only=True, tag="jobs.JobRequested"):
     idempotency_key: str | None = None
     retry_of: str | None = None
     depends_on: list[str] = msgspec.field(default_factory=list)
+    only_items: list[str] = msgspec.field(default_factory=list)
+    """With ``retry_of``: the item keys to process (the failed items of the first job); empty = all."""
 
 
 class JobQueued(Event, frozen=True, kw_only=True, tag="jobs.JobQueued"):
@@ -132,7 +194,54 @@ JOB_EVENTS = EventRegistry(
 """The tagged union of the ``JOBS`` stream."""
 
 
+# --- the owner side: kinds and dispatches ---------------------------------------------------------
+
+
+class JobKindSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A job kind an owning service runs, as registered in :data:`JOB_KINDS_BUCKET`.
+
+    ``parameters`` is a JSON Schema object (``properties`` of type string, integer, number, boolean or
+    array of strings, with ``title``/``description``/``default``/``enum``; ``required``) from which the
+    dashboard builds its form; ``stream`` is the owner's event stream (where its job reports arrive).
+    """
+
+    kind: str
+    owner: str
+    stream: str
+    title: str
+    description: str = ""
+    parameters: dict[str, Any] = msgspec.field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class JobDispatch(msgspec.Struct, frozen=True, kw_only=True):
+    """The work message the orchestrator hands to the owner of ``kind`` (subject :func:`work_subject`)."""
+
+    job_id: str
+    kind: str
+    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
+    requested_by: str
+    retry_of: str | None = None
+    only_items: list[str] = msgspec.field(default_factory=list)
+    correlation_id: str | None = None
+
+
 # --- commands and queries (subjects cmd.orchestrator.* / qry.orchestrator.*) ----------------------
+
+REQUEST_JOB: Final = command_subject("orchestrator", "request_job")
+""":class:`RequestJob` → :class:`JobAccepted`."""
+CANCEL_JOB: Final = command_subject("orchestrator", "cancel_job")
+""":class:`JobRef` → :class:`JobView` (``conflict`` when the job has ended)."""
+RETRY_FAILED: Final = command_subject("orchestrator", "retry_failed")
+""":class:`JobRef` → :class:`JobAccepted` of the new job (``conflict`` unless ended with failed items)."""
+LIST_JOBS: Final = query_subject("orchestrator", "list_jobs")
+""":class:`ListJobs` → :class:`JobPage`."""
+GET_JOB: Final = query_subject("orchestrator", "get_job")
+""":class:`GetJob` → :class:`JobDetail`."""
+PROGRESS_SINCE: Final = query_subject("orchestrator", "progress_since")
+""":class:`ProgressSince` → :class:`ProgressPage`."""
+LIST_JOB_KINDS: Final = query_subject("orchestrator", "list_job_kinds")
+""":class:`ListJobKinds` → :class:`JobKindList`."""
+
 
 
 class RequestJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -147,10 +256,19 @@ class RequestJob(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class JobRef(msgspec.Struct, frozen=True, kw_only=True):
-    """Command: act on one job (cancel, retry failed items)."""
+    """Command: act on one job (cancel, retry failed items). ``visible_to``: when set, a job requested by
+    someone else answers ``not_found`` (callers without ``jobs.view_all``)."""
 
     job_id: str
     requested_by: str
+    visible_to: str | None = None
+
+
+class GetJob(msgspec.Struct, frozen=True, kw_only=True):
+    """Query: one job with its progress; ``visible_to`` as in :class:`JobRef`."""
+
+    job_id: str
+    visible_to: str | None = None
 
 
 class ListJobs(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,8 +277,51 @@ class ListJobs(msgspec.Struct, frozen=True, kw_only=True):
     kind: str | None = None
     status: JobStatus | None = None
     requested_by: str | None = None
-    limit: int = 50
+    limit: int = msgspec.field(default=50)
     cursor: str | None = None
+
+
+class ProgressSince(msgspec.Struct, frozen=True, kw_only=True):
+    """Query: the latest progress of jobs whose progress ``sequence`` is above ``after_sequence``
+    (0 = the ``limit`` most recently changed), oldest change first; ``job_id`` narrows it to one job,
+    ``requested_by`` to one requester's jobs."""
+
+    after_sequence: int = 0
+    job_id: str | None = None
+    requested_by: str | None = None
+    limit: int = 50
+
+
+class ListJobKinds(msgspec.Struct, frozen=True, kw_only=True):
+    """Query: the registered job kinds."""
+
+
+class JobView(msgspec.Struct, kw_only=True):
+    """One job as the read model holds it (the gateway's ``Job``)."""
+
+    job_id: str
+    kind: str
+    status: JobStatus
+    requested_by: str
+    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
+    priority: int = 0
+    idempotency_key: str | None = None
+    retry_of: str | None = None
+    requested_at: dt.datetime | None = None
+    queued_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    total_items: int | None = None
+    cancel_requested: bool = False
+    reason: str | None = None
+    summary: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class JobPage(msgspec.Struct, kw_only=True):
+    """Reply of :class:`ListJobs`: ``next_cursor`` is None on the last page."""
+
+    items: list[JobView]
+    next_cursor: str | None = None
 
 
 # --- progress document (read model of the progress projection) ------------------------------------
@@ -196,6 +357,9 @@ class JobProgress(msgspec.Struct, kw_only=True):
     kind: str
     status: JobStatus
     sequence: int = 0
+    requested_by: str | None = None
+    retry_of: str | None = None
+    cancel_requested: bool = False
     total: int | None = None
     queued: int = 0
     processing: int = 0
@@ -215,22 +379,74 @@ class JobProgress(msgspec.Struct, kw_only=True):
     finished_at: dt.datetime | None = None
 
 
+class JobAccepted(msgspec.Struct, kw_only=True):
+    """Reply of :class:`RequestJob`: ``created`` is False when an earlier request with the same idempotency
+    key made the job."""
+
+    job: JobView
+    created: bool
+
+
+class JobDetail(msgspec.Struct, kw_only=True):
+    """Reply of :class:`GetJob`."""
+
+    job: JobView
+    progress: JobProgress
+
+
+class ProgressPage(msgspec.Struct, kw_only=True):
+    """Reply of :class:`ProgressSince`."""
+
+    items: list[JobProgress]
+
+
+class JobKindList(msgspec.Struct, kw_only=True):
+    """Reply of :class:`ListJobKinds`."""
+
+    items: list[JobKindSpec]
+
+
 __all__ = [
+    "CANCEL_JOB",
+    "GET_JOB",
     "JOB_EVENTS",
+    "JOB_KINDS_BUCKET",
+    "JOB_WORK_STREAM",
+    "LIST_JOBS",
+    "LIST_JOB_KINDS",
+    "PROGRESS_SINCE",
+    "PROGRESS_SUBJECT_PREFIX",
+    "REQUEST_JOB",
+    "RETRY_FAILED",
+    "GetJob",
     "GroupProgress",
     "ItemError",
     "ItemOutcome",
+    "JobAccepted",
     "JobCancelRequested",
     "JobCancelled",
     "JobCompleted",
+    "JobDetail",
+    "JobDispatch",
     "JobFailed",
     "JobItemsPlanned",
+    "JobKindList",
+    "JobKindSpec",
+    "JobPage",
+    "JobPhase",
     "JobProgress",
     "JobQueued",
     "JobRef",
     "JobRequested",
     "JobStarted",
     "JobStatus",
+    "JobView",
+    "ListJobKinds",
     "ListJobs",
+    "ProgressPage",
+    "ProgressSince",
     "RequestJob",
+    "check_kind",
+    "progress_subject",
+    "work_subject",
 ]

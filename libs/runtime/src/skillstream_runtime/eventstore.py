@@ -59,6 +59,10 @@ class NewEvent:
     item_outcome: str | None = None
     item_group: str | None = None
     item_bytes: int | None = None
+    job_phase: str | None = None
+    job_total: int | None = None
+    job_summary: str | None = None
+    job_reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -53,7 +53,9 @@ class ServiceDefinition:
 
     ``stream``: the stream it owns (None for the gateway). ``migrations``: a package directory of
     ``NNNN_*.sql`` files. ``app``: an optional ASGI app factory served beside health and metrics.
-    ``background``: extra coroutines started with the service (workers of later issues).
+    ``startup``: coroutines awaited in order after migrations and before endpoints and workers start
+    (creating the infrastructure the service needs). ``background``: coroutines started with the service
+    (reactors, job workers, publishers); one that ends makes ``/readyz`` fail.
     """
 
     name: str
@@ -66,6 +68,7 @@ class ServiceDefinition:
     endpoints: Sequence[Endpoint] = ()
     needs_database: bool = True
     app: Callable[[ServiceContext], ASGIApp] | None = None
+    startup: Sequence[Callable[[ServiceContext], Awaitable[None]]] = ()
     background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = ()
 
 
@@ -111,6 +114,8 @@ async def start_service(definition: ServiceDefinition, settings: Settings) -> Se
                 applied = await migrate(conn, definition.name, read_migrations(definition.migrations))
                 if applied:
                     log.info("migrations applied", migrations=applied)
+    for step in definition.startup:
+        await step(ctx)
     if definition.endpoints:
         svc = await add_service(
             nc,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -63,10 +65,17 @@ def _start_pg(tmp: Path) -> _PgHandle:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_PgHandle]:
-    handle = _start_pg(tmp_path_factory.mktemp("postgres"))
-    yield handle
-    handle.stop()
+def pg_server() -> Iterator[_PgHandle]:
+    # Not under pytest's tmp_path: pytest makes /tmp/pytest-of-<user> mode 0700, and as root pgserver runs
+    # PostgreSQL as the `pgserver` user, which must be able to reach its data directory.
+    tmp = Path(tempfile.mkdtemp(prefix="skillstream-test-pg-"))
+    tmp.chmod(0o755)
+    handle = _start_pg(tmp)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest_asyncio.fixture

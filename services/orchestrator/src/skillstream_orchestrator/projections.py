@@ -2,29 +2,20 @@
 
 Folded from the ``JOBS`` stream in batches: the rows of the batch's jobs are read once, the events are
 applied in stream order in memory, and the changed rows are written back with one ``executemany``.
-Each row keeps ``last_sequence``, so an event at or below it (a dead letter retried late) is ignored.
+Each row keeps ``last_sequence``, so an event at or below it (a dead letter retried late) is ignored. The
+lifecycle rules are :func:`skillstream_orchestrator.domain.fold`, shared with the command handlers.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
 
-from skillstream_contracts.jobs import (
-    JOB_EVENTS,
-    JobCancelled,
-    JobCancelRequested,
-    JobCompleted,
-    JobFailed,
-    JobItemsPlanned,
-    JobQueued,
-    JobRequested,
-    JobStarted,
-    JobStatus,
-)
+from skillstream_contracts.jobs import JOB_EVENTS, JobStatus, JobView
+from skillstream_orchestrator.domain import fold
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import Projection
 
@@ -88,18 +79,17 @@ class JobsProjection(Projection):
 
     async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
         ids = list({e.metadata.aggregate_id for e in events})
-        rows = {
-            r["job_id"]: dict(r) for r in await conn.fetch(f'SELECT * FROM "{schema}".jobs WHERE job_id = ANY($1)', ids)
-        }
+        rows = await conn.fetch(f'SELECT * FROM "{schema}".jobs WHERE job_id = ANY($1)', ids)
+        views: dict[str, tuple[JobView | None, int]] = {r["job_id"]: (row_to_view(r), r["last_sequence"]) for r in rows}
         changed: set[str] = set()
         for e in events:
-            row = rows.get(e.metadata.aggregate_id)
-            if row is not None and e.sequence <= row["last_sequence"]:
+            view, last = views.get(e.metadata.aggregate_id, (None, 0))
+            if e.sequence <= last:
                 continue
-            row = _fold(row, e)
-            if row is not None:
-                rows[row["job_id"]] = row
-                changed.add(row["job_id"])
+            new = fold(view, e.event, e.metadata.occurred_at)
+            if new is not None:
+                views[new.job_id] = (new, e.sequence)
+                changed.add(new.job_id)
         if not changed:
             return
         placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
@@ -107,63 +97,27 @@ class JobsProjection(Projection):
         await conn.executemany(
             f'INSERT INTO "{schema}".jobs ({", ".join(_COLUMNS)}) VALUES ({placeholders})'
             f" ON CONFLICT (job_id) DO UPDATE SET {updates}",
-            [_values(rows[j]) for j in sorted(changed)],
+            [_values(*views[j]) for j in sorted(changed)],  # type: ignore[arg-type]
         )
 
 
-def _values(row: dict[str, Any]) -> tuple[Any, ...]:
-    out = dict(row)
+def row_to_view(row: Mapping[str, Any]) -> JobView:
+    """A ``jobs`` row as a :class:`JobView`."""
+    fields = {c: row[c] for c in _COLUMNS if c != "last_sequence"}
     for key in ("parameters", "summary"):
-        if not isinstance(out[key], str):
-            out[key] = json.dumps(out[key])
-    return tuple(out[c] for c in _COLUMNS)
+        if isinstance(fields[key], str):
+            fields[key] = json.loads(fields[key])
+    fields["status"] = JobStatus(fields["status"])
+    return JobView(**fields)
 
 
-def _fold(row: dict[str, Any] | None, e: RecordedEvent) -> dict[str, Any] | None:
-    """Apply one event to a job row (None: the job has no row yet). Returns the new row, or None when an
-    event arrives for a job whose ``JobRequested`` is missing (nothing to show)."""
-    ev, at = e.event, e.metadata.occurred_at
-    if isinstance(ev, JobRequested):
-        return {
-            "job_id": ev.job_id,
-            "kind": ev.kind,
-            "status": JobStatus.REQUESTED.value,
-            "requested_by": ev.requested_by,
-            "priority": ev.priority,
-            "parameters": ev.parameters,
-            "idempotency_key": ev.idempotency_key,
-            "retry_of": ev.retry_of,
-            "requested_at": at,
-            "queued_at": None,
-            "started_at": None,
-            "finished_at": None,
-            "total_items": None,
-            "cancel_requested": False,
-            "reason": None,
-            "summary": {},
-            "last_sequence": e.sequence,
-        }
-    if row is None:
-        return None
-    row = {**row, "last_sequence": e.sequence}
-    match ev:
-        case JobQueued():
-            row.update(status=JobStatus.QUEUED.value, queued_at=at)
-        case JobStarted(total_items=total):
-            row.update(status=JobStatus.RUNNING.value, started_at=at)
-            if total is not None:
-                row["total_items"] = total
-        case JobItemsPlanned(total_items=total):
-            row["total_items"] = total
-        case JobCancelRequested():
-            row["cancel_requested"] = True
-        case JobCompleted(summary=summary):
-            row.update(status=JobStatus.COMPLETED.value, finished_at=at, summary=summary)
-        case JobFailed(reason=reason, summary=summary):
-            row.update(status=JobStatus.FAILED.value, finished_at=at, reason=reason, summary=summary)
-        case JobCancelled(summary=summary):
-            row.update(status=JobStatus.CANCELLED.value, finished_at=at, summary=summary)
-    return row
+def _values(view: JobView, last_sequence: int) -> tuple[Any, ...]:
+    row = {f: getattr(view, f) for f in view.__struct_fields__}
+    row["status"] = view.status.value
+    row["parameters"] = json.dumps(view.parameters)
+    row["summary"] = json.dumps(view.summary)
+    row["last_sequence"] = last_sequence
+    return tuple(row[c] for c in _COLUMNS)
 
 
-__all__ = ["JobsProjection"]
+__all__ = ["JobsProjection", "row_to_view"]

@@ -1,0 +1,394 @@
+"""Running jobs in the service that owns their kind (the owner side of the job protocol).
+
+The protocol is drawn in :mod:`skillstream_contracts.jobs`. Here:
+
+- :func:`ensure_work_stream` — the ``JOB_WORK`` work-queue stream the orchestrator dispatches into;
+- :func:`register_kind` / :func:`list_kinds` — the ``job_kinds`` KV bucket;
+- :class:`JobWorker` — one durable pull consumer per kind, shared by every replica of the owner:
+  ``max_ack_pending`` = ``JobWorkerSettings.concurrency`` caps running jobs of the kind across the fleet;
+  a running job's message is kept alive with ``in_progress`` heartbeats, so a crashed process's job is
+  redelivered after ``ack_wait`` seconds and resumed by whichever replica gets it;
+- :class:`JobContext` — what a job handler gets: the dispatch, a cancel flag that follows the job's
+  ``JobCancelRequested`` on the ``JOBS`` stream, and ``report_*`` methods that append the owner's own
+  events with the job headers the orchestrator follows.
+
+A handler must be resumable (a redelivered job runs again): it reads its own stream to skip the items it
+already finished. It ends the job with :meth:`JobContext.report_end`; if it raises, or returns without ending
+the job, the worker ends it as failed with the owner's ``lifecycle_event``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from skillstream_contracts.events import Event, Headers
+from skillstream_contracts.jobs import (
+    JOB_KINDS_BUCKET,
+    JOB_WORK_STREAM,
+    ItemOutcome,
+    JobCancelled,
+    JobCancelRequested,
+    JobCompleted,
+    JobDispatch,
+    JobFailed,
+    JobKindSpec,
+    JobPhase,
+    work_subject,
+)
+from skillstream_contracts.streams import JOBS, StreamDefinition
+from skillstream_runtime.eventstore import AppendResult, EventStore, NewEvent
+
+log = structlog.get_logger(__name__)
+
+_ENDED = (JobCompleted, JobFailed, JobCancelled)
+
+
+async def ensure_work_stream(nc: Client, replicas: int = 1) -> None:
+    """Create or update the ``JOB_WORK`` work-queue stream (file storage; a message leaves when acked)."""
+    js = nc.jetstream()
+    config = StreamConfig(
+        name=JOB_WORK_STREAM,
+        description="Job dispatches: one message per job, consumed by the owner of its kind",
+        subjects=["work.jobs.>"],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        num_replicas=replicas,
+        duplicate_window=120.0,
+    )
+    try:
+        await js.stream_info(JOB_WORK_STREAM)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+
+
+async def _kinds_bucket(nc: Client) -> Any:
+    js = nc.jetstream()
+    try:
+        return await js.key_value(JOB_KINDS_BUCKET)
+    except nats.js.errors.BucketNotFoundError:
+        return await js.create_key_value(
+            KeyValueConfig(bucket=JOB_KINDS_BUCKET, description="Registered job kinds", storage=StorageType.FILE)
+        )
+
+
+async def register_kind(nc: Client, spec: JobKindSpec) -> None:
+    """Publish ``spec`` in the ``job_kinds`` KV bucket (created when missing); idempotent."""
+    kv = await _kinds_bucket(nc)
+    await kv.put(spec.kind, msgspec.json.encode(spec))
+
+
+async def list_kinds(nc: Client) -> list[JobKindSpec]:
+    """Every registered job kind, sorted by kind; an undecodable entry is logged and left out."""
+    kv = await _kinds_bucket(nc)
+    try:
+        keys = await kv.keys()
+    except nats.js.errors.NoKeysError:
+        return []
+    out = []
+    for key in sorted(keys):
+        entry = await kv.get(key)
+        try:
+            out.append(msgspec.json.decode(entry.value or b"", type=JobKindSpec))
+        except msgspec.MsgspecError as e:
+            log.warning("bad job kind entry", key=key, error=str(e))
+    return out
+
+
+async def get_kind(nc: Client, kind: str) -> JobKindSpec | None:
+    """The registered spec of ``kind``, or None."""
+    kv = await _kinds_bucket(nc)
+    try:
+        entry = await kv.get(kind)
+    except nats.js.errors.KeyNotFoundError:
+        return None
+    return msgspec.json.decode(entry.value or b"", type=JobKindSpec)
+
+
+def work_consumer_name(kind: str) -> str:
+    """Durable consumer of one kind's dispatches: ``jobs_<kind with dots as underscores>``."""
+    return "jobs_" + kind.replace(".", "_")
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobWorkerSettings:
+    """``concurrency``: jobs of the kind running at once across every replica (``max_ack_pending``);
+    ``ack_wait``: seconds without a heartbeat before a job is handed to another replica (heartbeats go
+    every third of it); ``fetch_timeout``: seconds per idle fetch."""
+
+    concurrency: int = 1
+    ack_wait: float = 30.0
+    fetch_timeout: float = 2.0
+
+
+LifecycleEvent = Callable[["JobContext", JobPhase, str | None], Event]
+"""``(job, phase, reason) -> the owner's event`` for a job the worker ends itself (failed, cancelled)."""
+
+
+class JobContext:
+    """One running job, as its handler sees it.
+
+    ``dispatch``: what the orchestrator sent. ``cancel_requested``: set when the orchestrator appends
+    ``JobCancelRequested`` (or ends the job): stop taking new items, let those in flight finish, then call
+    :meth:`report_end` with ``JobPhase.CANCELLED``. The job's own aggregate is ``<stream context>.job.<id>``
+    (:attr:`subject`); item events may go to any subject of the owner's stream.
+    """
+
+    def __init__(self, dispatch: JobDispatch, store: EventStore, stream: StreamDefinition) -> None:
+        self.dispatch = dispatch
+        self.store = store
+        self.stream = stream
+        self.subject = stream.aggregate_subject("job", dispatch.job_id)
+        self.cancel_event = asyncio.Event()
+        self.ended: JobPhase | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self.dispatch.job_id
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def _new(self, event: Event, **fields: Any) -> NewEvent:
+        return NewEvent(event=event, job_id=self.job_id, correlation_id=self.dispatch.correlation_id, **fields)
+
+    async def report_phase(
+        self,
+        event: Event,
+        phase: JobPhase,
+        *,
+        total: int | None = None,
+        summary: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> AppendResult:
+        """Append ``event`` to the job's own subject with the ``job_phase`` header (and ``total`` items,
+        a small JSON ``summary``, a failure ``reason``). Ending phases set :attr:`ended`."""
+        result = await self.store.append(
+            self.stream,
+            self.subject,
+            self.job_id,
+            [
+                self._new(
+                    event,
+                    job_phase=phase.value,
+                    job_total=total,
+                    job_summary=None if summary is None else json.dumps(summary, separators=(",", ":")),
+                    job_reason=reason,
+                )
+            ],
+        )
+        if phase in (JobPhase.COMPLETED, JobPhase.FAILED, JobPhase.CANCELLED):
+            self.ended = phase
+        return result
+
+    async def report_end(
+        self, event: Event, phase: JobPhase, *, summary: dict[str, Any] | None = None, reason: str | None = None
+    ) -> AppendResult:
+        """End the job: ``phase`` is completed, failed or cancelled.
+
+        Raises:
+            ValueError: ``phase`` does not end a job.
+        """
+        if phase not in (JobPhase.COMPLETED, JobPhase.FAILED, JobPhase.CANCELLED):
+            raise ValueError(f"{phase} does not end a job")
+        return await self.report_phase(event, phase, summary=summary, reason=reason)
+
+    async def report_item(
+        self,
+        event: Event,
+        *,
+        subject: str,
+        aggregate_id: str,
+        item_key: str,
+        outcome: ItemOutcome,
+        group: str | None = None,
+        size_bytes: int | None = None,
+        reason: str | None = None,
+        expected_last_sequence: int | None = None,
+    ) -> AppendResult:
+        """Append the owner's ``event`` about one item with the item headers the progress view counts
+        (``size_bytes``: the item's size in bytes, counted when it succeeds; ``reason``: why it failed)."""
+        new = self._new(
+            event,
+            item_key=item_key,
+            item_outcome=outcome.value,
+            item_group=group,
+            item_bytes=size_bytes,
+            job_reason=reason,
+        )
+        return await self.store.append(
+            self.stream, subject, aggregate_id, [new], expected_last_sequence=expected_last_sequence
+        )
+
+
+Handler = Callable[[JobContext], Awaitable[None]]
+
+
+class JobWorker:
+    """Runs the jobs of one kind from its durable work consumer until :meth:`stop`."""
+
+    def __init__(
+        self,
+        nc: Client,
+        store: EventStore,
+        spec: JobKindSpec,
+        stream: StreamDefinition,
+        handler: Handler,
+        lifecycle_event: LifecycleEvent,
+        settings: JobWorkerSettings | None = None,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings or JobWorkerSettings()
+        self._nc = nc
+        self._js = nc.jetstream()
+        self._store = store
+        self._stream = stream
+        self._handler = handler
+        self._lifecycle_event = lifecycle_event
+        self._stop = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._log = log.bind(kind=spec.kind)
+
+    def stop(self) -> None:
+        """Stop fetching; jobs in hand keep running until the host cancels them (their messages are then
+        redelivered to another replica after ``ack_wait``)."""
+        self._stop.set()
+
+    async def ensure_consumer(self) -> None:
+        """Create or update the kind's durable work consumer (shared by every replica)."""
+        config = ConsumerConfig(
+            durable_name=work_consumer_name(self.spec.kind),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.settings.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=self.settings.concurrency,
+            filter_subject=work_subject(self.spec.kind),
+        )
+        # the server's consumer create is create-or-update: a restart with a new concurrency updates it
+        await self._js.add_consumer(JOB_WORK_STREAM, config)
+
+    async def run(self) -> None:
+        """Register the kind, then take jobs (at most ``concurrency`` in this process too) until stopped."""
+        await ensure_work_stream(self._nc)
+        await register_kind(self._nc, self.spec)
+        await self.ensure_consumer()
+        psub = await self._js.pull_subscribe_bind(work_consumer_name(self.spec.kind), stream=JOB_WORK_STREAM)
+        slots = asyncio.Semaphore(self.settings.concurrency)
+        try:
+            while not self._stop.is_set():
+                await slots.acquire()
+                try:
+                    msgs = await psub.fetch(1, timeout=self.settings.fetch_timeout)
+                except TimeoutError:  # nats.errors.TimeoutError or asyncio's: nothing to do yet
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self._run_job(msgs[0]))
+                self._running.add(task)
+
+                def done(t: asyncio.Task[None]) -> None:
+                    self._running.discard(t)
+                    slots.release()
+
+                task.add_done_callback(done)
+        finally:
+            with contextlib.suppress(Exception):
+                await psub.unsubscribe()
+
+    async def _run_job(self, msg: Msg) -> None:
+        try:
+            dispatch = msgspec.json.decode(msg.data, type=JobDispatch)
+        except msgspec.MsgspecError as e:
+            self._log.error("undecodable job dispatch, dropped", error=str(e))
+            await msg.term()
+            return
+        job = JobContext(dispatch, self._store, self._stream)
+        log_ = self._log.bind(job_id=dispatch.job_id)
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        watcher = asyncio.create_task(self._watch_cancel(job))
+        try:
+            history = await self._store.load(JOBS, JOBS.aggregate_subject("job", dispatch.job_id))
+            if any(isinstance(e.event, _ENDED) for e in history):
+                log_.info("job already ended, dispatch dropped")
+            elif any(isinstance(e.event, JobCancelRequested) for e in history) and not any(
+                e.metadata.job_id == dispatch.job_id for e in await self._store.load(self._stream, job.subject)
+            ):
+                await job.report_end(self._lifecycle_event(job, JobPhase.CANCELLED, None), JobPhase.CANCELLED)
+            else:
+                await self._handle(job, log_)
+        finally:
+            watcher.cancel()
+            heartbeat.cancel()
+        await msg.ack_sync()
+
+    async def _handle(self, job: JobContext, log_: Any) -> None:
+        try:
+            await self._handler(job)
+        except asyncio.CancelledError:
+            raise  # process shutting down: the job is redelivered and resumed elsewhere
+        except Exception as e:
+            log_.exception("job handler failed")
+            reason = f"{type(e).__name__}: {e}"
+            await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
+            return
+        if job.ended is None:
+            reason = "the job handler returned without ending the job"
+            log_.error(reason)
+            await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ack_wait / 3)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    async def _watch_cancel(self, job: JobContext) -> None:
+        """Follow the job's subject on ``JOBS`` (an ordered consumer: replays its few events, then live)."""
+        sub = await self._js.subscribe(JOBS.aggregate_subject("job", job.job_id), ordered_consumer=True)
+        try:
+            async for m in sub.messages:
+                kind = (m.headers or {}).get(Headers.EVENT_TYPE, "")
+                if kind in ("jobs.JobCancelRequested", "jobs.JobCancelled", "jobs.JobFailed"):
+                    job.cancel_event.set()
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+
+__all__ = [
+    "Handler",
+    "JobContext",
+    "JobWorker",
+    "JobWorkerSettings",
+    "LifecycleEvent",
+    "ensure_work_stream",
+    "get_kind",
+    "list_kinds",
+    "register_kind",
+    "work_consumer_name",
+]

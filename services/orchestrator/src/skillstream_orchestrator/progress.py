@@ -1,0 +1,497 @@
+"""The progress view: one progress document per job, folded from the ``JOBS`` stream and from the job
+reports (headers only) on the owning services' streams (DESIGN.md, "Progress views").
+
+Tables (in the generation schema; readers use the views in ``orchestrator``):
+
+- ``job_progress`` — one row per job: lifecycle fields from ``JOBS``, item counters, bytes, the first and
+  last item times, and ``sequence``: the value of ``orchestrator.progress_seq`` drawn when the row last
+  changed. Values are drawn under a transaction-scoped advisory lock, so they follow commit order: once a
+  reader sees sequence N it sees every change numbered below N. That is what lets an SSE client resume
+  from ``Last-Event-ID`` without missing anything;
+- ``job_items`` — the latest state of each item (``queued`` → ``processing`` → a terminal state);
+- ``job_groups`` — counters per group (course, training package).
+
+Exactness: an item's state moves forward until it is terminal and never leaves a terminal state, and the
+counters change only by the deltas of those transitions, in the same transaction as the projection's
+checkpoint. A redelivered or repeated item event therefore never counts twice, and every item ends in
+exactly one terminal state. After each batch the changed job ids are sent with ``pg_notify`` (delivered on
+commit) to the publisher, which streams the new documents to the gateway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import asyncpg
+
+from skillstream_contracts.events import HeadersOnlyRegistry
+from skillstream_contracts.jobs import (
+    JOB_EVENTS,
+    GroupProgress,
+    ItemError,
+    ItemOutcome,
+    JobItemsPlanned,
+    JobProgress,
+    JobStatus,
+    JobView,
+)
+from skillstream_orchestrator.domain import fold
+from skillstream_runtime.eventstore import RecordedEvent
+from skillstream_runtime.projections import Projection
+
+NOTIFY_CHANNEL = "skillstream_job_progress"
+"""``pg_notify`` channel: payload = comma-separated ids of jobs whose progress changed."""
+
+CURRENT_ITEMS = 5
+LAST_ERRORS = 10
+_NOTIFY_CHUNK = 200  # job ids per notification (the payload limit is 8,000 bytes)
+_LOCK_KEY = 0x5EED_0001  # advisory lock that puts progress sequence values in commit order
+
+_RANK = {
+    ItemOutcome.QUEUED: 0,
+    ItemOutcome.PROCESSING: 1,
+    ItemOutcome.SUCCEEDED: 2,
+    ItemOutcome.FAILED: 2,
+    ItemOutcome.SKIPPED: 2,
+}
+_META = (
+    "kind",
+    "status",
+    "requested_by",
+    "retry_of",
+    "cancel_requested",
+    "total",
+    "requested_at",
+    "started_at",
+    "finished_at",
+)
+
+
+class ProgressProjection(Projection):
+    """``orchestrator.job_progress`` / ``job_items`` / ``job_groups``.
+
+    ``report_streams``: the streams whose events carry job item headers (every owning service's stream);
+    they are read with a :class:`HeadersOnlyRegistry`, so no other context's schema is needed here.
+    """
+
+    name: ClassVar[str] = "job_progress"
+    read_schema: ClassVar[str] = "orchestrator"
+    tables: ClassVar = ("job_progress", "job_items", "job_groups")
+
+    def __init__(self, report_streams: Iterable[str]) -> None:
+        streams = [s for s in dict.fromkeys(report_streams) if s != "JOBS"]
+        self.sources = {"JOBS": ("jobs.job.*",), **dict.fromkeys(streams, ())}  # type: ignore[misc]
+        self.registries = {"JOBS": JOB_EVENTS, **{s: HeadersOnlyRegistry(s) for s in streams}}  # type: ignore[misc]
+
+    async def create_tables(self, conn: asyncpg.Connection, schema: str) -> None:
+        await conn.execute(
+            f"""
+            CREATE TABLE "{schema}".job_progress (
+                job_id           text PRIMARY KEY,
+                has_meta         boolean NOT NULL DEFAULT false,
+                kind             text NOT NULL DEFAULT '',
+                status           text NOT NULL DEFAULT 'requested',
+                requested_by     text NOT NULL DEFAULT '',
+                retry_of         text,
+                cancel_requested boolean NOT NULL DEFAULT false,
+                total            integer,
+                requested_at     timestamptz,
+                started_at       timestamptz,
+                finished_at      timestamptz,
+                queued           integer NOT NULL DEFAULT 0,
+                processing       integer NOT NULL DEFAULT 0,
+                succeeded        integer NOT NULL DEFAULT 0,
+                failed           integer NOT NULL DEFAULT 0,
+                skipped          integer NOT NULL DEFAULT 0,
+                bytes_done       bigint NOT NULL DEFAULT 0,
+                first_item_at    timestamptz,
+                last_item_at     timestamptz,
+                sequence         bigint NOT NULL DEFAULT 0
+            );
+            CREATE INDEX ON "{schema}".job_progress (sequence);
+            CREATE TABLE "{schema}".job_items (
+                job_id     text NOT NULL,
+                item_key   text NOT NULL,
+                state      text NOT NULL,
+                grp        text,
+                bytes      bigint,
+                reason     text,
+                updated_at timestamptz NOT NULL,
+                PRIMARY KEY (job_id, item_key)
+            );
+            CREATE INDEX ON "{schema}".job_items (job_id, state, updated_at DESC);
+            CREATE TABLE "{schema}".job_groups (
+                job_id    text NOT NULL,
+                grp       text NOT NULL,
+                seen      integer NOT NULL DEFAULT 0,
+                planned   integer NOT NULL DEFAULT 0,
+                succeeded integer NOT NULL DEFAULT 0,
+                failed    integer NOT NULL DEFAULT 0,
+                skipped   integer NOT NULL DEFAULT 0,
+                PRIMARY KEY (job_id, grp)
+            );
+            """
+        )
+
+    async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
+        if events[0].stream == "JOBS":
+            changed = await _apply_lifecycle(conn, schema, events)
+        else:
+            changed = await _apply_items(conn, schema, events)
+        if changed:
+            await _stamp(conn, schema, sorted(changed))
+
+
+# --- lifecycle (JOBS) -------------------------------------------------------------------------------
+
+
+async def _apply_lifecycle(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> set[str]:
+    ids = list({e.metadata.aggregate_id for e in events})
+    rows = await conn.fetch(
+        f'SELECT job_id, {", ".join(_META)} FROM "{schema}".job_progress WHERE job_id = ANY($1) AND has_meta', ids
+    )
+    views: dict[str, JobView | None] = {r["job_id"]: _meta_view(r) for r in rows}
+    planned_groups: list[tuple[str, str, int]] = []
+    for e in events:
+        job_id = e.metadata.aggregate_id
+        new = fold(views.get(job_id), e.event, e.metadata.occurred_at)
+        if new is not None:
+            views[job_id] = new
+        if isinstance(e.event, JobItemsPlanned):
+            planned_groups.extend((job_id, g, n) for g, n in e.event.groups.items())
+    changed = {j: v for j, v in views.items() if v is not None}
+    cols = ", ".join(_META)
+    await conn.execute(
+        f'INSERT INTO "{schema}".job_progress (job_id, has_meta, {cols})'
+        " SELECT j, true, k, s, r, ro, c, t, ra, sa, fa FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::text[], $5::text[], $6::boolean[], $7::integer[], $8::timestamptz[], $9::timestamptz[],"
+        " $10::timestamptz[]) AS u(j, k, s, r, ro, c, t, ra, sa, fa)"
+        f" ON CONFLICT (job_id) DO UPDATE SET has_meta = true, {', '.join(f'{c} = EXCLUDED.{c}' for c in _META)}",
+        *_columns(changed.values()),
+    )
+    if planned_groups:
+        await conn.execute(
+            f'INSERT INTO "{schema}".job_groups (job_id, grp, planned)'
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])"
+            " ON CONFLICT (job_id, grp) DO UPDATE SET planned = EXCLUDED.planned",
+            *map(list, zip(*planned_groups, strict=True)),
+        )
+    return set(changed)
+
+
+def _meta_view(row: Mapping[str, Any]) -> JobView:
+    return JobView(
+        job_id=row["job_id"],
+        kind=row["kind"],
+        status=JobStatus(row["status"]),
+        requested_by=row["requested_by"],
+        retry_of=row["retry_of"],
+        cancel_requested=row["cancel_requested"],
+        total_items=row["total"],
+        requested_at=row["requested_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _columns(views: Iterable[JobView]) -> list[list[Any]]:
+    cols: list[list[Any]] = [[] for _ in range(10)]
+    for v in views:
+        values = (
+            v.job_id,
+            v.kind,
+            v.status.value,
+            v.requested_by,
+            v.retry_of,
+            v.cancel_requested,
+            v.total_items,
+            v.requested_at,
+            v.started_at,
+            v.finished_at,
+        )
+        for col, value in zip(cols, values, strict=True):
+            col.append(value)
+    return cols
+
+
+# --- items (owning services' streams, headers only) -------------------------------------------------
+
+
+class _Deltas:
+    """Counter changes of one batch, per job and per (job, group)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, dict[str, Any]] = defaultdict(
+            lambda: {
+                "queued": 0,
+                "processing": 0,
+                "succeeded": 0,
+                "failed": 0,
+                "skipped": 0,
+                "bytes": 0,
+                "first": None,
+                "last": None,
+            }
+        )
+        self.groups: dict[tuple[str, str], dict[str, int]] = defaultdict(
+            lambda: {"seen": 0, "succeeded": 0, "failed": 0, "skipped": 0}
+        )
+
+    def move(self, job_id: str, group: str | None, old: str | None, new: str, size: int, at: dt.datetime) -> None:
+        d = self.jobs[job_id]
+        if old is not None:
+            d[old] -= 1
+        d[new] += 1
+        d["first"] = at if d["first"] is None else min(d["first"], at)
+        d["last"] = at if d["last"] is None else max(d["last"], at)
+        if new == ItemOutcome.SUCCEEDED:
+            d["bytes"] += size
+        if group is not None:
+            g = self.groups[(job_id, group)]
+            if old is None:
+                g["seen"] += 1
+            if new in ("succeeded", "failed", "skipped"):
+                g[new] += 1
+
+
+async def _apply_items(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> set[str]:
+    reports = []
+    for e in events:
+        m = e.metadata
+        if m.job_id is None or m.item_key is None or m.item_outcome is None:
+            continue
+        try:
+            outcome = ItemOutcome(m.item_outcome)
+        except ValueError:
+            continue  # an outcome this version does not know: not counted rather than miscounted
+        reports.append((m.job_id, m.item_key, outcome, m))
+    if not reports:
+        return set()
+    keys = list({(j, k) for j, k, _, _ in reports})
+    current: dict[tuple[str, str], dict[str, Any]] = {
+        (r["job_id"], r["item_key"]): dict(r)
+        for r in await conn.fetch(
+            f'SELECT i.job_id, i.item_key, i.state, i.grp, i.bytes, i.reason, i.updated_at FROM "{schema}".job_items i'
+            " JOIN unnest($1::text[], $2::text[]) AS k(job_id, item_key) USING (job_id, item_key)",
+            [j for j, _ in keys],
+            [k for _, k in keys],
+        )
+    }
+    deltas = _Deltas()
+    touched: dict[tuple[str, str], dict[str, Any]] = {}
+    for job_id, key, outcome, m in reports:
+        item = current.get((job_id, key))
+        old = None if item is None else ItemOutcome(item["state"])
+        if old is not None and (old.is_terminal or _RANK[outcome] < _RANK[old]):
+            continue  # terminal states are final; a late "queued" never moves an item back
+        group = m.item_group if m.item_group is not None else (None if item is None else item["grp"])
+        size = m.item_bytes or 0
+        deltas.move(job_id, group, None if old is None else old.value, outcome.value, size, m.occurred_at)
+        item = {
+            "job_id": job_id,
+            "item_key": key,
+            "state": outcome.value,
+            "grp": group,
+            "bytes": m.item_bytes if m.item_bytes is not None else (None if item is None else item["bytes"]),
+            "reason": m.job_reason if outcome is ItemOutcome.FAILED else None,
+            "updated_at": m.occurred_at,
+        }
+        current[(job_id, key)] = touched[(job_id, key)] = item
+    if not touched:
+        return set()
+    await _write_items(conn, schema, list(touched.values()), deltas)
+    return set(deltas.jobs)
+
+
+async def _write_items(conn: asyncpg.Connection, schema: str, items: list[dict[str, Any]], deltas: _Deltas) -> None:
+    cols = ("job_id", "item_key", "state", "grp", "bytes", "reason", "updated_at")
+    await conn.execute(
+        f'INSERT INTO "{schema}".job_items ({", ".join(cols)})'
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
+        " $7::timestamptz[]) ON CONFLICT (job_id, item_key) DO UPDATE SET"
+        " state = EXCLUDED.state, grp = EXCLUDED.grp, bytes = EXCLUDED.bytes, reason = EXCLUDED.reason,"
+        " updated_at = EXCLUDED.updated_at",
+        *[[i[c] for i in items] for c in cols],
+    )
+    counters = ("queued", "processing", "succeeded", "failed", "skipped")
+    jobs = list(deltas.jobs.items())
+    await conn.execute(
+        f'INSERT INTO "{schema}".job_progress (job_id, {", ".join(counters)}, bytes_done, first_item_at, last_item_at)'
+        " SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[], $5::integer[],"
+        " $6::integer[], $7::bigint[], $8::timestamptz[], $9::timestamptz[])"
+        " ON CONFLICT (job_id) DO UPDATE SET "
+        + ", ".join(f"{c} = job_progress.{c} + EXCLUDED.{c}" for c in (*counters, "bytes_done"))
+        + ", first_item_at = LEAST(job_progress.first_item_at, EXCLUDED.first_item_at),"
+        " last_item_at = GREATEST(job_progress.last_item_at, EXCLUDED.last_item_at)",
+        [j for j, _ in jobs],
+        *[[d[c] for _, d in jobs] for c in counters],
+        [d["bytes"] for _, d in jobs],
+        [d["first"] for _, d in jobs],
+        [d["last"] for _, d in jobs],
+    )
+    if deltas.groups:
+        groups = list(deltas.groups.items())
+        gcols = ("seen", "succeeded", "failed", "skipped")
+        await conn.execute(
+            f'INSERT INTO "{schema}".job_groups (job_id, grp, {", ".join(gcols)})'
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::integer[],"
+            " $6::integer[]) ON CONFLICT (job_id, grp) DO UPDATE SET "
+            + ", ".join(f"{c} = job_groups.{c} + EXCLUDED.{c}" for c in gcols),
+            [j for (j, _), _ in groups],
+            [g for (_, g), _ in groups],
+            *[[d[c] for _, d in groups] for c in gcols],
+        )
+
+
+async def _stamp(conn: asyncpg.Connection, schema: str, job_ids: list[str]) -> None:
+    """Give the changed jobs new progress sequence values, in commit order, and notify the publisher."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+    await conn.execute(
+        f"UPDATE \"{schema}\".job_progress SET sequence = nextval('orchestrator.progress_seq') WHERE job_id = ANY($1)",
+        job_ids,
+    )
+    for i in range(0, len(job_ids), _NOTIFY_CHUNK):
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, ",".join(job_ids[i : i + _NOTIFY_CHUNK]))
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+async def read_progress(
+    conn: asyncpg.Connection, job_ids: Sequence[str], *, now: dt.datetime | None = None
+) -> dict[str, JobProgress]:
+    """The progress documents of ``job_ids`` (those that have one), from the ``orchestrator`` views.
+
+    Rates are over the job's running time up to ``now`` (default: the current time) or its end.
+    """
+    if not job_ids:
+        return {}
+    ids = list(job_ids)
+    rows = await conn.fetch("SELECT * FROM orchestrator.job_progress WHERE job_id = ANY($1)", ids)
+    groups: dict[str, dict[str, GroupProgress]] = defaultdict(dict)
+    for g in await conn.fetch("SELECT * FROM orchestrator.job_groups WHERE job_id = ANY($1) ORDER BY job_id, grp", ids):
+        groups[g["job_id"]][g["grp"]] = GroupProgress(
+            total=max(g["seen"], g["planned"]), succeeded=g["succeeded"], failed=g["failed"], skipped=g["skipped"]
+        )
+    recent = await conn.fetch(
+        "SELECT job_id, item_key, state, grp, reason, updated_at FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY job_id, state ORDER BY updated_at DESC) AS n"
+        " FROM orchestrator.job_items WHERE job_id = ANY($1) AND state IN ('processing', 'failed')"
+        f") r WHERE (state = 'processing' AND n <= {CURRENT_ITEMS}) OR (state = 'failed' AND n <= {LAST_ERRORS})"
+        " ORDER BY updated_at DESC",
+        ids,
+    )
+    current: dict[str, list[str]] = defaultdict(list)
+    errors: dict[str, list[ItemError]] = defaultdict(list)
+    for r in recent:
+        if r["state"] == "processing":
+            current[r["job_id"]].append(r["item_key"])
+        else:
+            errors[r["job_id"]].append(
+                ItemError(item_key=r["item_key"], reason=r["reason"] or "", group=r["grp"], at=r["updated_at"])
+            )
+    now = now or dt.datetime.now(dt.UTC)
+    return {
+        r["job_id"]: _document(r, groups[r["job_id"]], current[r["job_id"]], errors[r["job_id"]], now) for r in rows
+    }
+
+
+def _document(
+    r: Mapping[str, Any],
+    groups: dict[str, GroupProgress],
+    current: list[str],
+    errors: list[ItemError],
+    now: dt.datetime,
+) -> JobProgress:
+    status = JobStatus(r["status"])
+    done = r["succeeded"] + r["failed"] + r["skipped"]
+    total = r["total"]
+    queued = r["queued"] if total is None else max(0, total - r["processing"] - done)
+    start = r["started_at"] or r["first_item_at"]
+    end = r["finished_at"] or (None if not status.is_terminal else r["last_item_at"]) or now
+    elapsed = (end - start).total_seconds() if start is not None else 0.0
+    rate = done / elapsed if elapsed > 0 and done else None
+    byte_rate = r["bytes_done"] / elapsed if elapsed > 0 and r["bytes_done"] else None
+    eta = None
+    if rate and total is not None and not status.is_terminal:
+        eta = max(0, total - done) / rate
+    percent = min(100.0, 100.0 * done / total) if total else (100.0 if status is JobStatus.COMPLETED else 0.0)
+    return JobProgress(
+        job_id=r["job_id"],
+        kind=r["kind"],
+        status=status,
+        sequence=r["sequence"],
+        requested_by=r["requested_by"] or None,
+        retry_of=r["retry_of"],
+        cancel_requested=r["cancel_requested"],
+        total=total,
+        queued=queued,
+        processing=r["processing"],
+        succeeded=r["succeeded"],
+        failed=r["failed"],
+        skipped=r["skipped"],
+        percent=round(percent, 2),
+        current_items=[] if status.is_terminal else current,
+        items_per_second=None if rate is None else round(rate, 3),
+        bytes_per_second=None if byte_rate is None else round(byte_rate, 1),
+        bytes_done=r["bytes_done"],
+        eta_seconds=None if eta is None else round(eta, 1),
+        last_errors=errors,
+        groups=groups,
+        requested_at=r["requested_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+    )
+
+
+async def progress_since(
+    conn: asyncpg.Connection,
+    *,
+    after_sequence: int,
+    job_id: str | None = None,
+    requested_by: str | None = None,
+    limit: int = 50,
+) -> list[JobProgress]:
+    """Progress documents changed after ``after_sequence``, oldest change first (0: the ``limit`` most
+    recently changed), optionally of one job or one requester."""
+    where = ["has_meta"]
+    args: list[Any] = []
+    if after_sequence:
+        args.append(after_sequence)
+        where.append(f"sequence > ${len(args)}")
+    if job_id is not None:
+        args.append(job_id)
+        where.append(f"job_id = ${len(args)}")
+    if requested_by is not None:
+        args.append(requested_by)
+        where.append(f"requested_by = ${len(args)}")
+    args.append(limit)
+    order = "ASC" if after_sequence else "DESC"
+    rows = await conn.fetch(
+        f"SELECT job_id, sequence FROM orchestrator.job_progress WHERE {' AND '.join(where)}"
+        f" ORDER BY sequence {order} LIMIT ${len(args)}",
+        *args,
+    )
+    ordered = sorted(rows, key=lambda r: r["sequence"])
+    docs = await read_progress(conn, [r["job_id"] for r in ordered])
+    return [docs[r["job_id"]] for r in ordered if r["job_id"] in docs]
+
+
+async def failed_items(conn: asyncpg.Connection, job_id: str) -> list[str]:
+    """The keys of the job's items whose final state is ``failed`` (for "retry failed")."""
+    rows = await conn.fetch(
+        "SELECT item_key FROM orchestrator.job_items WHERE job_id = $1 AND state = 'failed' ORDER BY item_key", job_id
+    )
+    return [r["item_key"] for r in rows]
+
+
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "ProgressProjection",
+    "failed_items",
+    "progress_since",
+    "read_progress",
+]
