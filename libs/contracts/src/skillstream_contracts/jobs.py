@@ -243,7 +243,6 @@ LIST_JOB_KINDS: Final = query_subject("orchestrator", "list_job_kinds")
 """:class:`ListJobKinds` → :class:`JobKindList`."""
 
 
-
 class RequestJob(msgspec.Struct, frozen=True, kw_only=True):
     """Command: start a job. The same ``idempotency_key`` returns the existing job."""
 

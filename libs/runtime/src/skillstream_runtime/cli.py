@@ -1,7 +1,8 @@
 """``skillstream``: the operator's command line.
 
 Commands: ``up`` (start the stack), ``streams`` (event streams and their state), ``projections`` (active
-generation, checkpoints, lag), ``replay`` (blue/green rebuild), ``dlq list|retry|discard`` (dead letters).
+generation, checkpoints, lag), ``replay`` (blue/green rebuild), ``dlq list|retry|discard`` (dead letters),
+``token`` (mint a JWT for the gateway).
 Connections: ``NATS_URL`` / ``DATABASE_URL`` from the environment, else the embedded stack that
 ``skillstream up`` recorded in ``<DATA_DIR>/stack.json``.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import json
 from collections.abc import AsyncIterator, Coroutine
 from typing import Annotated, Any, TypeVar
@@ -19,6 +21,7 @@ import nats
 import nats.js.errors
 import typer
 from nats.aio.client import Client
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,6 +38,14 @@ from skillstream_runtime import deadletters, discovery, generations
 from skillstream_runtime.eventstore import ensure_stream
 from skillstream_runtime.migrations import migrate_runtime
 from skillstream_runtime.settings import Settings
+from skillstream_runtime.tokens import (
+    DEFAULT_AUDIENCE,
+    DEFAULT_ISSUER,
+    ROLE_PERMISSIONS,
+    dev_secret,
+    mint_token,
+    parse_ttl,
+)
 
 app = typer.Typer(help="Skillstream operator commands.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 dlq_app = typer.Typer(help="Dead-lettered events of projections.", no_args_is_help=True)
@@ -272,6 +283,63 @@ def dlq_discard(ids: Annotated[list[int], typer.Argument(help="dead letter ids")
             console.print(f"discarded {n} dead letter(s)")
 
     _run(go())
+
+
+class _TokenSettings(Settings):
+    """The gateway's JWT settings that ``skillstream token`` must agree with (same env / ``.env``)."""
+
+    jwt_secret: SecretStr | None = None
+    jwt_public_key: str | None = None
+    jwt_issuer: str = DEFAULT_ISSUER
+    jwt_audience: str = DEFAULT_AUDIENCE
+
+
+def _default_subject() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (e.g. a container without a passwd entry)
+        return "operator"
+
+
+@app.command()
+def token(
+    role: Annotated[
+        list[str], typer.Option("--role", "-r", help=f"role to grant (repeatable): {', '.join(ROLE_PERMISSIONS)}")
+    ],
+    ttl: Annotated[str, typer.Option(help="lifetime: 45s, 30m, 8h, 2d or seconds")] = "8h",
+    subject: Annotated[str | None, typer.Option(help="the token's `sub` (default: your login name)")] = None,
+    name: Annotated[str | None, typer.Option(help="display name (`name` claim)")] = None,
+) -> None:
+    """Print a gateway JWT (HS256) on stdout: signed with JWT_SECRET when set, else the local development
+    secret in <DATA_DIR>/dev-jwt-secret (created on first use); issuer/audience JWT_ISSUER/JWT_AUDIENCE."""
+    err = Console(stderr=True)
+    unknown = sorted(set(role) - ROLE_PERMISSIONS.keys())
+    if unknown:
+        err.print(f"[red]Unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLE_PERMISSIONS)}[/]")
+        raise typer.Exit(2)
+    try:
+        ttl_seconds = parse_ttl(ttl)
+    except ValueError as e:
+        err.print(f"[red]--ttl: {e}[/]")
+        raise typer.Exit(2) from e
+    settings = _TokenSettings()
+    if settings.jwt_public_key:
+        err.print(
+            "[yellow]JWT_PUBLIC_KEY is set: the gateway verifies RS256 tokens from your identity provider and "
+            "will refuse this HS256 token.[/]"
+        )
+    key = settings.jwt_secret.get_secret_value() if settings.jwt_secret else dev_secret(settings.data_dir)
+    typer.echo(
+        mint_token(
+            key,
+            subject=subject or _default_subject(),
+            roles=role,
+            ttl_seconds=ttl_seconds,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            name=name,
+        )
+    )
 
 
 def main() -> None:

@@ -12,7 +12,8 @@
     │   └── ReplayError            a rebuild could not complete or be swapped in
     ├── MigrationError             a migration file is malformed, changed after being applied, or failed
     ├── CommandRejected            raised by a handler: reply with this typed error
-    └── RequestError               a command/query reply carried an error (``.reply`` is the ErrorReply)
+    ├── RequestError               a command/query reply carried an error (``.reply`` is the ErrorReply)
+    └── TokenError                 a JWT is expired, badly signed, for another issuer/audience or malformed
 """
 
 from __future__ import annotations
@@ -84,6 +85,17 @@ class CommandRejected(SkillstreamRuntimeError):
         self.errors = errors or []
 
 
+class TokenError(SkillstreamRuntimeError):
+    """A JWT was refused: expired, bad signature, wrong issuer or audience, missing or malformed claims.
+
+    ``reason`` is a short, fixed phrase that is safe to show to the caller (never the token itself).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 __all__ = [
     "AppendError",
     "CommandRejected",
@@ -96,4 +108,5 @@ __all__ = [
     "RequestError",
     "SkillstreamRuntimeError",
     "StreamNotFoundError",
+    "TokenError",
 ]

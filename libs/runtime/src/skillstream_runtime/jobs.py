@@ -317,6 +317,10 @@ class JobWorker:
 
                 task.add_done_callback(done)
         finally:
+            # Cancelled (shutdown or crash): jobs in hand stop unacknowledged and go to another replica.
+            for t in list(self._running):
+                t.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
 

@@ -22,7 +22,7 @@ from nats.aio.client import Client
 
 from skillstream_contracts.registries import REGISTRIES
 from skillstream_runtime.eventstore import EventStore, ensure_stream
-from skillstream_runtime.jobs import JobWorker, JobWorkerSettings
+from skillstream_runtime.jobs import JobWorker, JobWorkerSettings, get_kind
 from skillstream_runtime.tokens import mint_token
 from skillstream_testing import jobkit
 from skillstream_testing.services import ServiceProcess
@@ -51,14 +51,14 @@ class JobStack:
         )
 
     async def wait_job(
-        self, client: httpx.AsyncClient, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 60
+        self, client: httpx.AsyncClient, job_id: str, until: Callable[[dict[str, Any]], bool], within: float = 60
     ) -> dict[str, Any]:
         """Poll ``GET /api/jobs/{id}`` until ``until(detail)`` holds; returns the detail.
 
         Raises:
-            TimeoutError: it did not hold within ``timeout`` seconds (the message has the last detail).
+            TimeoutError: it did not hold within ``within`` seconds (the message has the last detail).
         """
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         detail: dict[str, Any] = {}
         while time.monotonic() < deadline:
             r = await client.get(f"/api/jobs/{job_id}")
@@ -67,14 +67,15 @@ class JobStack:
                 if until(detail):
                     return detail
             await asyncio.sleep(0.2)
-        raise TimeoutError(f"job {job_id} did not reach the state in {timeout}s; last: {detail}")
+        raise TimeoutError(f"job {job_id} did not reach the state in {within}s; last: {detail}")
 
 
 def job_ended(detail: dict[str, Any]) -> bool:
     """The job has ended and its progress document says so too."""
-    return detail["job"]["status"] in ("completed", "failed", "cancelled") and detail["progress"]["status"] == detail[
-        "job"
-    ]["status"]
+    return (
+        detail["job"]["status"] in ("completed", "failed", "cancelled")
+        and detail["progress"]["status"] == detail["job"]["status"]
+    )
 
 
 async def start_worker(stack: JobStack, *, concurrency: int = 2, ack_wait: float = 3.0) -> asyncio.Task[None]:
@@ -91,6 +92,10 @@ async def start_worker(stack: JobStack, *, concurrency: int = 2, ack_wait: float
     )
     task = asyncio.create_task(worker.run())
     stack.workers.append(task)
+    while await get_kind(stack.nc, jobkit.KIND) is None:  # registered: the kind can be requested
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
     return task
 
 

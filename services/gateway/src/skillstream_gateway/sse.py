@@ -33,6 +33,7 @@ from sse_starlette import ServerSentEvent
 
 from skillstream_contracts.jobs import PROGRESS_SINCE, PROGRESS_SUBJECT_PREFIX, JobProgress, ProgressPage, ProgressSince
 from skillstream_runtime.endpoints import request
+from skillstream_runtime.errors import RequestError
 
 log = structlog.get_logger(__name__)
 
@@ -181,7 +182,12 @@ async def progress_events(
     w.high_water = last_event_id
     try:
         yield ServerSentEvent(retry=retry_ms, comment="connected")
-        for doc in sorted(await _initial(hub.nc, w, last_event_id), key=lambda d: d.sequence):
+        try:
+            initial = await _initial(hub.nc, w, last_event_id)
+        except RequestError as e:  # orchestrator away: live updates still flow, the snapshot comes with them
+            log.warning("initial progress snapshot unavailable", error=str(e))
+            initial = []
+        for doc in sorted(initial, key=lambda d: d.sequence):
             if doc.sequence > w.high_water:
                 w.high_water = doc.sequence
                 yield _event(doc, msgspec.json.encode(doc).decode())

@@ -1,0 +1,503 @@
+"""SSE fan-out: many browsers on one gateway process watching a job that changes about 20 times a second.
+
+Real processes, nothing mocked: embedded NATS and PostgreSQL, the orchestrator and gateway as child processes
+and a ``test.items`` worker in this process (:func:`skillstream_testing.jobstack.job_stack`). Each phase starts
+its own ``test.items`` job (``delay`` 0.05 s per item, enough items to outlast the phase; cancelled at the end),
+so the whole chain runs: worker → JetStream → progress projection → PostgreSQL → publisher → NATS → gateway →
+SSE clients.
+
+Timing (wall clock, shared by every process on the machine):
+
+- this process subscribes to ``progress.jobs.*`` and records when each progress document (by ``sequence``)
+  leaves the orchestrator, and to ``testwork.job.*`` for when the worker reports each item done;
+- the SSE clients run in separate processes (``client`` sub-command of this file, httpx + httpx-sse) so their
+  parsing does not slow the observer; each records ``(id, arrival time, succeeded)`` of every event.
+
+Measures, over a window that starts after every client has connected (the connect burst is excluded):
+
+- fan-out delay: arrival of an SSE event − publication of that sequence on NATS (over the events received:
+  the gateway coalesces to at most one flush per 0.25 s per connection, so a client gets about 4 of 20);
+- change → visible: for each published sequence, the first arrival at a client of that sequence or a newer
+  one (includes the coalescing wait);
+- end to end: for the k-th item the worker reports done, the first arrival of a document with
+  ``succeeded ≥ k``.
+
+The baseline is the same measurement with one client. Gateway memory is VmRSS of its process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import nats
+from nats.aio.msg import Msg
+
+TARGET_P99 = 1.0
+"""Seconds: the issue's target for the p99 delay with 1,000 clients."""
+ITEM_DELAY = 0.05
+"""Seconds per ``test.items`` item: about 20 progress changes a second."""
+_SUCCEEDED = re.compile(r'"succeeded":(\d+)')
+_TAIL = 2.0
+"""Seconds at the end of a window not used as change times (so each change had time to arrive)."""
+
+
+# --------------------------------------------------------------------------------------------------- clients
+
+
+def _raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def _clients_main(url: str, token: str, n: int, out: Path, handshakes: int) -> None:
+    """Open ``n`` SSE connections to ``url``; print ``ready <connected> <failed>`` once each has received its
+    first event (or given up), then record until a line arrives on stdin; write the records to ``out``."""
+    _raise_nofile()
+    records: list[list[tuple[int, float, int]]] = [[] for _ in range(n)]
+    state = {"connected": 0, "failed": 0, "dropped": 0}
+    settled = asyncio.Event()
+    gate = asyncio.Semaphore(handshakes)
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
+    timeout = httpx.Timeout(30.0, read=60.0)
+
+    def settle(key: str) -> None:
+        state[key] += 1
+        if state["connected"] + state["failed"] == n:
+            settled.set()
+
+    async def one(client: httpx.AsyncClient, rec: list[tuple[int, float, int]]) -> None:
+        from httpx_sse import SSEError, aconnect_sse
+
+        for attempt in range(5):
+            holding = True
+            await gate.acquire()
+            try:
+                async with aconnect_sse(client, "GET", url, headers=dict(headers)) as es:
+                    es.response.raise_for_status()
+                    async for ev in es.aiter_sse():
+                        t = time.time()
+                        if ev.event != "progress":
+                            continue
+                        m = _SUCCEEDED.search(ev.data)
+                        rec.append((int(ev.id), t, int(m.group(1)) if m else 0))
+                        if holding:
+                            holding = False
+                            gate.release()
+                            settle("connected")
+                state["dropped"] += 1  # the server ended the stream
+                return
+            except (httpx.HTTPError, SSEError) as e:
+                if not holding:
+                    state["dropped"] += 1
+                    return
+                print(f"connect attempt {attempt + 1} failed: {e!r}", file=sys.stderr)
+            finally:
+                if holding:
+                    gate.release()
+            await asyncio.sleep(0.5 * (attempt + 1))
+        settle("failed")
+
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        tasks = [asyncio.create_task(one(client, rec)) for rec in records]
+        await settled.wait()
+        cpu0, wall0 = _cpu_seconds(), time.time()
+        print(f"ready {state['connected']} {state['failed']}", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        cpu1, wall1 = _cpu_seconds(), time.time()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    _write_json(out, {**state, "cpu": (cpu1 - cpu0) / max(wall1 - wall0, 1e-9), "records": records})
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def _pct(xs: list[float], p: float) -> float:
+    """Nearest-rank percentile (``p`` in 0..100); NaN for no data."""
+    if not xs:
+        return math.nan
+    s = sorted(xs)
+    return s[max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))]
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+
+
+@dataclass
+class _Observed:
+    """What this process saw on NATS for one job: progress publications and the worker's finished items."""
+
+    published: dict[int, tuple[float, int]] = field(default_factory=dict)  # sequence → (time, succeeded)
+    done: list[float] = field(default_factory=list)  # time the k-th item was reported succeeded (k = index + 1)
+    status: str = ""
+
+
+class _Observer:
+    def __init__(self) -> None:
+        self.jobs: dict[str, _Observed] = {}
+
+    def job(self, job_id: str) -> _Observed:
+        return self.jobs.setdefault(job_id, _Observed())
+
+    async def on_progress(self, msg: Msg) -> None:
+        t = time.time()
+        doc = json.loads(msg.data)
+        o = self.job(doc["job_id"])
+        o.published[doc["sequence"]] = (t, doc["succeeded"])
+        o.status = doc["status"]
+
+    async def on_item(self, msg: Msg) -> None:
+        t = time.time()
+        if (msg.headers or {}).get("Skillstream-Item-Outcome") == "succeeded":
+            self.job(msg.subject.rsplit(".", 1)[1]).done.append(t)
+
+
+@dataclass
+class Phase:
+    """One phase's measurements (delays in seconds, memory in KiB)."""
+
+    clients: int
+    connected: int = 0
+    failed: int = 0
+    dropped: int = 0
+    connect_seconds: float = 0.0
+    window: float = 0.0
+    published_per_s: float = 0.0
+    events_per_client_s: float = 0.0
+    fanout: list[float] = field(default_factory=list)
+    visible: list[float] = field(default_factory=list)
+    e2e: list[float] = field(default_factory=list)
+    missed: int = 0
+    gateway_cpu: float = 0.0
+    client_cpu: list[float] = field(default_factory=list)
+    rss_before: int = 0
+    rss_peak: int = 0
+    rss_after: int = 0
+
+
+def _first_at_or_above(keys: list[int], times: list[float], k: int) -> float | None:
+    """Arrival time of the first record whose key is ≥ ``k`` (``keys`` non-decreasing)."""
+    lo, hi = 0, len(keys)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if keys[mid] < k:
+            lo = mid + 1
+        else:
+            hi = mid
+    return times[lo] if lo < len(keys) else None
+
+
+def _measure(phase: Phase, obs: _Observed, records: list[list[list[float]]], t0: float, t1: float) -> None:
+    changes = [(seq, t) for seq, (t, _) in sorted(obs.published.items()) if t0 <= t <= t1 - _TAIL]
+    done = [(k, t) for k, t in enumerate(obs.done, start=1) if t0 <= t <= t1 - _TAIL]
+    phase.published_per_s = sum(1 for t, _ in obs.published.values() if t0 <= t <= t1) / (t1 - t0)
+    received = 0
+    for rec in records:
+        seqs = [int(r[0]) for r in rec]
+        times = [r[1] for r in rec]
+        succ = [int(r[2]) for r in rec]
+        for seq, t in zip(seqs, times, strict=True):
+            pub = obs.published.get(seq)
+            if pub is not None and t0 <= pub[0] <= t1:
+                phase.fanout.append(t - pub[0])
+                received += 1
+        for targets, keys, out in ((changes, seqs, phase.visible), (done, succ, phase.e2e)):
+            for k, t in targets:
+                arrived = _first_at_or_above(keys, times, k)
+                if arrived is None:  # never arrived before the clients stopped: count the time waited
+                    phase.missed += 1
+                    arrived = t1
+                out.append(arrived - t)
+    phase.events_per_client_s = received / max(len(records), 1) / (t1 - t0)
+
+
+async def _sample_rss(pid: int, samples: list[tuple[float, int]]) -> None:
+    while True:
+        samples.append((time.time(), _rss_kib(pid)))
+        await asyncio.sleep(0.25)
+
+
+async def _run_phase(
+    stack: Any, http: httpx.AsyncClient, observer: _Observer, tmp: Path, clients: int, procs: int, window: float
+) -> Phase:
+    from skillstream_testing.jobstack import job_ended
+
+    phase = Phase(clients=clients)
+    pid = stack.gateway.proc.pid
+    r = await http.post("/api/jobs", json={"kind": "test.items", "parameters": {"count": 100_000, "delay": ITEM_DELAY}})
+    r.raise_for_status()
+    job_id = r.json()["job_id"]
+    obs = observer.job(job_id)
+    deadline = time.monotonic() + 30
+    while not obs.done:  # running and publishing before anyone connects
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} reported no item in 30 s")
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+    phase.rss_before = _rss_kib(pid)
+    samples: list[tuple[float, int]] = []
+    sampler = asyncio.create_task(_sample_rss(pid, samples))
+    url = f"{stack.gateway.url}/api/jobs/{job_id}/events"
+    children: list[asyncio.subprocess.Process] = []
+    outs = [tmp / f"clients-{clients}-{i}.json" for i in range(procs)]
+    logs = [tmp / f"clients-{clients}-{i}.log" for i in range(procs)]
+    try:
+        t_spawn = time.time()
+        for i in range(procs):
+            share = clients // procs + (1 if i < clients % procs else 0)
+            with logs[i].open("wb") as err:
+                children.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        __file__,
+                        "client",
+                        url,
+                        str(share),
+                        str(outs[i]),
+                        stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE,
+                        stderr=err,
+                        env={**os.environ, "SKILLSTREAM_BENCH_TOKEN": stack.token("admin")},
+                    )
+                )
+        for c in children:
+            assert c.stdout is not None
+            line = (await asyncio.wait_for(c.stdout.readline(), timeout=90)).decode().split()
+            if len(line) != 3 or line[0] != "ready":
+                raise RuntimeError(f"SSE clients did not start: {line}; see {logs}")
+            phase.connected += int(line[1])
+            phase.failed += int(line[2])
+        phase.connect_seconds = time.time() - t_spawn
+        await asyncio.sleep(1.0)  # let the connect burst drain
+        t0, cpu0 = time.time(), _cpu_ticks(pid)
+        await asyncio.sleep(window)
+        t1, cpu1 = time.time(), _cpu_ticks(pid)
+        phase.window = t1 - t0
+        phase.gateway_cpu = (cpu1 - cpu0) / os.sysconf("SC_CLK_TCK") / (t1 - t0)
+        phase.rss_peak = max((kib for t, kib in samples if t0 <= t <= t1), default=0)
+        for c in children:
+            assert c.stdin is not None
+            c.stdin.write(b"stop\n")
+            await c.stdin.drain()
+        for c in children:
+            if await asyncio.wait_for(c.wait(), timeout=60) != 0:
+                raise RuntimeError(f"SSE client process exited with {c.returncode}; see {logs}")
+        records: list[list[list[float]]] = []
+        for out in outs:
+            data = json.loads(out.read_text(encoding="utf-8"))
+            records += data["records"]
+            phase.dropped += data["dropped"]
+            phase.client_cpu.append(data["cpu"])
+        await asyncio.sleep(3.0)
+        phase.rss_after = _rss_kib(pid)
+    finally:
+        sampler.cancel()
+        for c in children:
+            if c.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    c.kill()
+                await c.wait()
+        with contextlib.suppress(httpx.HTTPError):
+            await http.post(f"/api/jobs/{job_id}/cancel")
+            await stack.wait_job(http, job_id, job_ended, timeout=30)
+    _measure(phase, obs, records, t0, t1)
+    return phase
+
+
+# --------------------------------------------------------------------------------------------------- bench
+
+
+@dataclass
+class FanoutResult:
+    baseline: Phase
+    measured: Phase
+
+    @property
+    def p99(self) -> float:
+        return _pct(self.measured.fanout, 99)
+
+    @property
+    def passed(self) -> bool:
+        m = self.measured
+        return self.p99 < TARGET_P99 and m.failed == 0 and m.connected == m.clients and m.dropped == 0
+
+    def rows(self) -> list[tuple[str, str, str, str, str]]:
+        """(measure, 1 client, N clients, ratio, target) for the report table."""
+        b, m = self.baseline, self.measured
+        out: list[tuple[str, str, str, str, str]] = []
+
+        def ms(x: float) -> str:
+            return "—" if math.isnan(x) else f"{x * 1000:,.0f} ms"
+
+        def ratio(x: float, y: float) -> str:
+            return "—" if math.isnan(x) or math.isnan(y) or x <= 0 else f"{y / x:.1f}×"
+
+        for label, attr in (
+            ("fan-out delay: NATS publish → SSE arrival", "fanout"),
+            ("change → visible (incl. 0.25 s coalescing)", "visible"),
+            ("end to end: worker item done → visible", "e2e"),
+        ):
+            for p in (50, 99):
+                x, y = _pct(getattr(b, attr), p), _pct(getattr(m, attr), p)
+                target = (
+                    f"p99 < {TARGET_P99:.0f} s: {'PASS' if y < TARGET_P99 else 'FAIL'}"
+                    if (attr == "fanout" and p == 99)
+                    else ""
+                )
+                out.append((f"{label}, p{p}", ms(x), ms(y), ratio(x, y), target))
+        mib = 1024
+        out += [
+            ("samples (events or changes × clients)", f"{len(b.fanout):,}", f"{len(m.fanout):,}", "", ""),
+            (
+                "progress documents published / s",
+                f"{b.published_per_s:.1f}",
+                f"{m.published_per_s:.1f}",
+                "",
+                "≈ 20",
+            ),
+            ("SSE events / client / s", f"{b.events_per_client_s:.2f}", f"{m.events_per_client_s:.2f}", "", "≤ 4"),
+            (
+                "clients connected / failed / dropped",
+                f"{b.connected} / {b.failed} / {b.dropped}",
+                f"{m.connected} / {m.failed} / {m.dropped}",
+                "",
+                f"{m.clients} / 0 / 0",
+            ),
+            ("time to connect every client", f"{b.connect_seconds:.1f} s", f"{m.connect_seconds:.1f} s", "", ""),
+            ("changes never seen before the clients stopped", f"{b.missed:,}", f"{m.missed:,}", "", ""),
+            (
+                "gateway RSS before the clients",
+                f"{b.rss_before / mib:.1f} MiB",
+                f"{m.rss_before / mib:.1f} MiB",
+                "",
+                "",
+            ),
+            (
+                "gateway RSS with the clients (peak)",
+                f"{b.rss_peak / mib:.1f} MiB",
+                f"{m.rss_peak / mib:.1f} MiB",
+                f"+{(m.rss_peak - m.rss_before) / mib:.1f} MiB",
+                "",
+            ),
+            (
+                "gateway RSS 3 s after the clients left",
+                f"{b.rss_after / mib:.1f} MiB",
+                f"{m.rss_after / mib:.1f} MiB",
+                "",
+                "",
+            ),
+            ("gateway CPU (one core = 100 %)", f"{b.gateway_cpu:.0%}", f"{m.gateway_cpu:.0%}", "", ""),
+            (
+                f"client processes' CPU ({len(m.client_cpu)} processes)",
+                " + ".join(f"{c:.0%}" for c in b.client_cpu),
+                " + ".join(f"{c:.0%}" for c in m.client_cpu),
+                "",
+                "",
+            ),
+        ]
+        return out
+
+
+def _make_tmp() -> Path:
+    # pgserver runs PostgreSQL as the `pgserver` user when we are root: it must reach its data directory
+    tmp = Path(tempfile.mkdtemp(prefix="skillstream-bench-sse-"))
+    tmp.chmod(0o755)
+    return tmp
+
+
+def _print_logs(stack: Any, tmp: Path) -> None:
+    print(f"--- gateway log ---\n{stack.gateway.output()[-4000:]}", file=sys.stderr)
+    for log in sorted(tmp.glob("clients-*.log")):
+        print(f"--- {log.name} ---\n{log.read_text(errors='replace')[-2000:]}", file=sys.stderr)
+
+
+async def bench_sse_fanout(
+    clients: int = 1000, window: float = 15.0, baseline_window: float = 10.0, procs: int = 2
+) -> FanoutResult:
+    """The SSE fan-out benchmark on its own servers (see the module docstring); cleans up on any exit."""
+    from skillstream_runtime.embedded import start_nats, start_postgres
+    from skillstream_testing.jobstack import job_stack
+
+    _raise_nofile()  # inherited by the gateway and the client processes
+    tmp = _make_tmp()
+    server = pg = None
+    try:
+        server = start_nats(tmp / "nats")
+        pg = start_postgres(tmp / "pg")
+        admin = await asyncpg.connect(pg.dsn())
+        try:
+            await admin.execute('CREATE DATABASE "bench_sse"')
+        finally:
+            await admin.close()
+        observer = _Observer()
+        nc = await nats.connect(server.url)
+        try:
+            await nc.subscribe("progress.jobs.*", cb=observer.on_progress)
+            await nc.subscribe("testwork.job.*", cb=observer.on_item)
+            async with job_stack(server.url, pg.dsn("bench_sse"), tmp) as stack, stack.client("admin") as http:
+                try:
+                    baseline = await _run_phase(stack, http, observer, tmp, 1, 1, baseline_window)
+                    measured = await _run_phase(stack, http, observer, tmp, clients, procs, window)
+                except BaseException:
+                    _print_logs(stack, tmp)
+                    raise
+        finally:
+            await nc.close()
+    finally:
+        if server is not None:
+            server.stop()
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return FanoutResult(baseline, measured)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="SSE client processes of the fan-out benchmark (internal)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("client", help="open N SSE connections and record arrivals (token in SKILLSTREAM_BENCH_TOKEN)")
+    c.add_argument("url")
+    c.add_argument("n", type=int)
+    c.add_argument("out", type=Path)
+    c.add_argument("--handshakes", type=int, default=50, help="connections being opened at once")
+    args = parser.parse_args()
+    asyncio.run(_clients_main(args.url, os.environ["SKILLSTREAM_BENCH_TOKEN"], args.n, args.out, args.handshakes))
