@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap install demo test lint format bench clean
+.PHONY: help bootstrap install browser demo test lint format bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,10 +15,13 @@ bootstrap:
 install: bootstrap ## Create .venv with every workspace package (uv sync, locked)
 	$(UV) sync --all-packages --locked
 
+browser: ## Install Debian's Chromium for the Playwright browser tests (apt-get; once)
+	./deploy/install-browser.sh
+
 demo: install ## Run the stack on embedded NATS + PostgreSQL (Ctrl-C to stop)
 	$(UV) run skillstream up
 
-test: install ## Run the whole test suite against real NATS JetStream and PostgreSQL
+test: install browser ## Run the whole test suite (incl. the browser test) against real NATS JetStream and PostgreSQL
 	$(UV) run pytest $(PYTEST_ARGS)
 
 lint: install ## Ruff (lint + format check) and mypy --strict

@@ -302,7 +302,14 @@ def run_stack(
             "LOG_FORMAT": log_format,
             "LOG_LEVEL": settings.log_level,
             "PYTHONUNBUFFERED": "1",
+            # the local stack is for development on loopback: the dashboard's dev login is on unless
+            # GATEWAY_DEV_LOGIN says otherwise; tokens are signed with <DATA_DIR>/dev-jwt-secret
+            "DATA_DIR": str(data_dir),
+            "GATEWAY_DEV_LOGIN": os.environ.get("GATEWAY_DEV_LOGIN", "true"),
         }
+        gateway = next((c for c in children if c.name == "gateway"), None)
+        if gateway is not None:
+            sup.say(f"Dashboard  http://127.0.0.1:{gateway.port}/  (dev login, or: skillstream token --role admin)")
         if console.is_terminal:
             sup.live = Live(sup.table(), console=console, auto_refresh=False)
             sup.live.start()

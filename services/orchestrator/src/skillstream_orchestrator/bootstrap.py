@@ -28,7 +28,7 @@ class OrchestratorSettings(BaseSettings):
 
     job_report_streams: list[str] = Field(
         default=[s.name for s in ALL_STREAMS if s.name != JOBS.name],
-        description="streams whose events report job items and phases (JSON list or comma-separated)",
+        description="streams whose events report job items and phases (a JSON list of stream names)",
     )
     progress_publish_interval: float = Field(default=0.1, gt=0, description="seconds between progress rounds")
 

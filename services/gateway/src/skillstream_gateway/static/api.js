@@ -85,6 +85,17 @@ export async function api(method, path, options = {}) {
 }
 
 /**
+ * One job from a reply that carries it: `JobAccepted` ({job, created}) and `JobDetail` ({job, progress}) wrap
+ * the `Job`; `Job` itself (cancel, list items) is returned as is. The detail's progress stays on `progress`.
+ */
+export function jobOf(data) {
+  if (data && typeof data === 'object' && data.job && typeof data.job === 'object') {
+    return data.progress ? { ...data.job, progress: data.progress } : data.job;
+  }
+  return data;
+}
+
+/**
  * One EventSource with the page's lifetime. The browser reconnects by itself (sending Last-Event-ID) after
  * a dropped connection; when the server refuses the stream (an HTTP error) the EventSource closes for good,
  * so we check the session and open a new one with a capped backoff — still one connection at a time.

@@ -38,7 +38,7 @@ const ctx = {
     if (!kindsPromise) {
       kindsPromise = api('GET', 'api/job-kinds').then(
         ({ data }) => {
-          const kinds = Array.isArray(data) ? data : [];
+          const kinds = Array.isArray(data) ? data : Array.isArray(data?.items) ? data.items : []; // JobKindList: {items}
           kindTitles = new Map(kinds.map((k) => [k.kind, k.title || k.kind]));
           return kinds;
         },

@@ -1,7 +1,7 @@
 // One job (#/jobs/<id>): progress, per-group breakdown, failures, cancel and retry; live over
 // GET /api/jobs/{id}/events.
 
-import { api, LiveStream } from './api.js';
+import { api, jobOf, LiveStream } from './api.js';
 import { h, replace, setAttr, setText } from './dom.js';
 import { DASH, fmtDateTime, fmtInt, fmtPercent, fmtRelative, fmtTime, fmtValue, humanize, parseTime, shortId } from './format.js';
 import { counters, currentItems, jobView, progressBar, stats, statusBadge } from './progress.js';
@@ -387,7 +387,7 @@ export function mountJobView(container, ctx, jobId) {
     try {
       const { data } = await api('POST', `api/jobs/${enc}/retry-failed`);
       ctx.flash(`Retrying the failed items of job ${shortId(jobId)}.`, 'success');
-      ctx.navigate(`#/jobs/${encodeURIComponent(data.job_id)}`);
+      ctx.navigate(`#/jobs/${encodeURIComponent(jobOf(data).job_id)}`);
     } catch (error) {
       if (error.status !== 401) actionProblem.show(error);
       busy = false;
@@ -400,7 +400,7 @@ export function mountJobView(container, ctx, jobId) {
       const { data } = await api('GET', `api/jobs/${enc}`);
       if (destroyed) return;
       replace(container, layout());
-      acceptJob(data);
+      acceptJob(jobOf(data));
       render();
     } catch (error) {
       if (destroyed || error.status === 401) return;

@@ -1,6 +1,6 @@
 // The job list (#/jobs): newest first, live over GET /api/events, with the start form beside it.
 
-import { api, LiveStream } from './api.js';
+import { api, jobOf, LiveStream } from './api.js';
 import { h, replace, setAttr, setText } from './dom.js';
 import { fmtDateTime, fmtInt, fmtPercent, fmtRelative, shortId } from './format.js';
 import { counters, currentItems, jobView, progressBar, stats, statusBadge } from './progress.js';
@@ -173,7 +173,7 @@ export function mountJobsView(container, ctx) {
     entry.fetching = true;
     try {
       const { data } = await api('GET', `api/jobs/${encodeURIComponent(entry.id)}`);
-      if (!destroyed) acceptJob(data);
+      if (!destroyed) acceptJob(jobOf(data));
     } catch {
       /* the progress alone is enough to show the row */
     }

@@ -1,6 +1,6 @@
 // "Start a job": one form for every job kind of GET /api/job-kinds, fields generated from its parameters schema.
 
-import { api } from './api.js';
+import { api, jobOf } from './api.js';
 import { h, replace, uid } from './dom.js';
 import { schemaFields } from './schema-form.js';
 import { loading, problemBox } from './ui.js';
@@ -153,7 +153,7 @@ function buildForm(ctx, kinds) {
       const { status, data } = await api('POST', 'api/jobs', { body });
       if (status === 200) ctx.flash('That idempotency key was used before: this is the job it started.', 'info');
       else ctx.flash('Job started.', 'success');
-      ctx.navigate(`#/jobs/${encodeURIComponent(data.job_id)}`);
+      ctx.navigate(`#/jobs/${encodeURIComponent(jobOf(data).job_id)}`);
     } catch (error) {
       if (error.status === 401) return;
       const { fieldErrors, outerErrors, rest } = splitErrors(error.problem || {}, fields, new Set(Object.keys(outer)));

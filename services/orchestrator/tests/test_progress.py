@@ -1,0 +1,171 @@
+"""The progress projection's exactness on real PostgreSQL: whatever the redeliveries, repeats, late reports and
+batch boundaries, every item ends in exactly one state and the counters equal a recount of the items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from importlib.resources import files
+from typing import Any
+
+import asyncpg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skillstream_contracts.events import EventMetadata, OpaqueEvent
+from skillstream_contracts.jobs import JobRequested, JobStarted
+from skillstream_orchestrator.progress import ProgressProjection, progress_since, read_progress
+from skillstream_runtime.eventstore import RecordedEvent
+from skillstream_runtime.generations import active_generation
+from skillstream_runtime.migrations import migrate, migrate_runtime, read_migrations
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+OUTCOMES = ("queued", "processing", "succeeded", "failed", "skipped")
+TERMINAL = {"succeeded", "failed", "skipped"}
+
+
+async def _setup(pool: asyncpg.Pool) -> tuple[ProgressProjection, str]:
+    async with pool.acquire() as conn:
+        await migrate_runtime(conn)
+        await migrate(conn, "orchestrator", read_migrations(files("skillstream_orchestrator") / "migrations"))
+    projection = ProgressProjection(["TESTWORK"])
+    gen = await active_generation(pool, projection)
+    return projection, f"proj_job_progress_g{gen}"
+
+
+class _Log:
+    """Recorded events with increasing stream sequences, per stream."""
+
+    def __init__(self) -> None:
+        self.seq: Counter[str] = Counter()
+
+    def jobs(self, event: Any, job_id: str, second: int = 0) -> RecordedEvent:
+        return self._record("JOBS", job_id, type(event).__struct_config__.tag, event, second)
+
+    def item(self, job_id: str, key: str, outcome: str, second: int, **headers: Any) -> RecordedEvent:
+        return self._record(
+            "TESTWORK",
+            job_id,
+            "testwork.ItemReported",
+            OpaqueEvent(event_type="x"),
+            second,
+            item_key=key,
+            item_outcome=outcome,
+            **headers,
+        )
+
+    def _record(self, stream: str, job_id: str, tag: str, event: Any, second: int, **headers: Any) -> RecordedEvent:
+        self.seq[stream] += 1
+        meta = EventMetadata(
+            event_id=f"{stream}-{self.seq[stream]}",
+            event_type=tag,
+            schema_version=1,
+            aggregate_id=job_id,
+            occurred_at=T0 + dt.timedelta(seconds=second),
+            job_id=job_id,
+            **headers,
+        )
+        return RecordedEvent(
+            stream=stream,
+            subject=f"{stream.lower()}.job.{job_id}",
+            sequence=self.seq[stream],
+            metadata=meta,
+            event=event,
+        )
+
+
+async def _apply(pool: asyncpg.Pool, projection: ProgressProjection, schema: str, batch: list[RecordedEvent]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await projection.apply(conn, schema, batch)
+
+
+# Per item: a stream-ordered list of reports, as a redelivering, retrying, crashing owner could send them.
+item_reports = st.lists(st.sampled_from(OUTCOMES), min_size=1, max_size=5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    reports=st.lists(item_reports, min_size=1, max_size=25),
+    interleave=st.randoms(use_true_random=False),
+    batch=st.integers(min_value=1, max_value=9),
+)
+async def test_counters_equal_a_recount_whatever_the_report_history(
+    pg_pool: asyncpg.Pool, reports: list[list[str]], interleave: Any, batch: int
+) -> None:
+    async with pg_pool.acquire() as conn:
+        await conn.execute(
+            "DROP SCHEMA IF EXISTS orchestrator CASCADE; DROP SCHEMA IF EXISTS skillstream CASCADE;"
+            " DROP SCHEMA IF EXISTS proj_job_progress_g1 CASCADE"
+        )
+    projection, schema = await _setup(pg_pool)
+    log = _Log()
+    job = "a" * 32
+    # interleave the items' reports, keeping each item's own order (one owner stream)
+    queues = {f"item-{i:03d}": list(r) for i, r in enumerate(reports)}
+    stream: list[RecordedEvent] = []
+    second = 0
+    while queues:
+        key = interleave.choice(sorted(queues))
+        outcome = queues[key].pop(0)
+        second += 1
+        stream.append(log.item(job, key, outcome, second, item_group=f"g{int(key[-1]) % 3}", item_bytes=10))
+        if not queues[key]:
+            del queues[key]
+    await _apply(pg_pool, projection, schema, [log.jobs(JobRequested(job_id=job, kind="k", requested_by="u"), job)])
+    for i in range(0, len(stream), batch):
+        await _apply(pg_pool, projection, schema, stream[i : i + batch])
+
+    # the expected final state of each item: its first terminal report, else its furthest non-terminal one
+    expected: dict[str, str] = {}
+    for i, r in enumerate(reports):
+        terminal = [o for o in r if o in TERMINAL]
+        expected[f"item-{i:03d}"] = terminal[0] if terminal else ("processing" if "processing" in r else "queued")
+    want = Counter(expected.values())
+    async with pg_pool.acquire() as conn:
+        doc = (await read_progress(conn, [job]))[job]
+        states = {r["item_key"]: r["state"] for r in await conn.fetch("SELECT * FROM orchestrator.job_items")}
+    assert states == expected
+    got = {o: getattr(doc, o) for o in OUTCOMES}
+    assert got == {o: want.get(o, 0) for o in OUTCOMES}
+    assert doc.bytes_done == 10 * want.get("succeeded", 0)
+    assert sum(g.total for g in doc.groups.values()) == len(reports)
+    assert sum(g.succeeded + g.failed + g.skipped for g in doc.groups.values()) == sum(want[o] for o in TERMINAL)
+
+
+async def test_items_before_the_job_request_and_sequences_in_commit_order(pg_pool: asyncpg.Pool) -> None:
+    projection, schema = await _setup(pg_pool)
+    log = _Log()
+    a, b = "a" * 32, "b" * 32
+    # the owner's reports can be projected before the orchestrator's JobRequested (two streams, two runners)
+    await _apply(
+        pg_pool,
+        projection,
+        schema,
+        [log.item(a, "x", "processing", 1), log.item(a, "x", "failed", 2, job_reason="boom")],
+    )
+    async with pg_pool.acquire() as conn:
+        assert await progress_since(conn, after_sequence=0) == []  # no JobRequested yet: not listed
+    await _apply(
+        pg_pool,
+        projection,
+        schema,
+        [
+            log.jobs(JobRequested(job_id=a, kind="k", requested_by="alice"), a),
+            log.jobs(JobStarted(job_id=a, worker="w", total_items=3), a, 3),
+            log.jobs(JobRequested(job_id=b, kind="k", requested_by="bob"), b),
+        ],
+    )
+    async with pg_pool.acquire() as conn:
+        docs = await progress_since(conn, after_sequence=0)
+        assert [d.job_id for d in docs] == sorted([a, b], key=lambda j: next(d.sequence for d in docs if d.job_id == j))
+        doc = next(d for d in docs if d.job_id == a)
+        assert (doc.status, doc.total, doc.failed, doc.queued) == ("running", 3, 1, 2)
+        assert doc.last_errors[0].reason == "boom"
+        first = max(d.sequence for d in docs)
+        await _apply(pg_pool, projection, schema, [log.item(a, "y", "succeeded", 4)])
+        later = await progress_since(conn, after_sequence=first)
+        only_alice = await progress_since(conn, after_sequence=0, requested_by="alice")
+    assert [d.job_id for d in later] == [a]
+    assert later[0].sequence > first
+    assert later[0].succeeded == 1
+    assert [d.job_id for d in only_alice] == [a]
