@@ -65,8 +65,12 @@ log = structlog.get_logger(__name__)
 _ENDED = (JobCompleted, JobFailed, JobCancelled)
 
 
-async def ensure_work_stream(nc: Client, replicas: int = 1) -> None:
-    """Create or update the ``JOB_WORK`` work-queue stream (file storage; a message leaves when acked)."""
+async def ensure_work_stream(nc: Client, replicas: int = 1, *, create_only: bool = False) -> None:
+    """Create or update the ``JOB_WORK`` work-queue stream (file storage; a message leaves when acked).
+
+    The orchestrator owns it and updates it to ``replicas``; an owning service passes ``create_only`` so
+    that starting it never changes the orchestrator's settings (a cluster's R3 stream stays R3).
+    """
     js = nc.jetstream()
     config = StreamConfig(
         name=JOB_WORK_STREAM,
@@ -83,7 +87,8 @@ async def ensure_work_stream(nc: Client, replicas: int = 1) -> None:
     except nats.js.errors.NotFoundError:
         await js.add_stream(config)
     else:
-        await js.update_stream(config)
+        if not create_only:
+            await js.update_stream(config)
 
 
 async def _kinds_bucket(nc: Client) -> Any:
@@ -295,7 +300,7 @@ class JobWorker:
 
     async def run(self) -> None:
         """Register the kind, then take jobs (at most ``concurrency`` in this process too) until stopped."""
-        await ensure_work_stream(self._nc)
+        await ensure_work_stream(self._nc, create_only=True)
         await register_kind(self._nc, self.spec)
         await self.ensure_consumer()
         psub = await self._js.pull_subscribe_bind(work_consumer_name(self.spec.kind), stream=JOB_WORK_STREAM)

@@ -32,7 +32,6 @@ from skillstream_contracts.jobs import (
     JobProgress,
     JobRef,
     JobRequested,
-    JobStatus,
     JobView,
     ListJobKinds,
     ListJobs,
@@ -42,7 +41,7 @@ from skillstream_contracts.jobs import (
     check_kind,
 )
 from skillstream_contracts.streams import JOBS
-from skillstream_orchestrator.domain import Job, event_id_for, job_id_for
+from skillstream_orchestrator.domain import Job, event_id_for, fold, job_id_for
 from skillstream_orchestrator.progress import failed_items, progress_since, read_progress
 from skillstream_orchestrator.projections import row_to_view
 from skillstream_orchestrator.reactor import decide_and_append, load_job
@@ -103,17 +102,8 @@ async def _new_job(
         if existing.view.kind != cmd.kind or existing.view.parameters != cmd.parameters:
             raise CommandRejected(ErrorCode.CONFLICT, "this idempotency key was used for a different request") from None
         return JobAccepted(job=existing.view, created=False)
-    job = JobView(
-        job_id=job_id,
-        kind=cmd.kind,
-        status=JobStatus.REQUESTED,
-        requested_by=cmd.requested_by,
-        parameters=cmd.parameters,
-        priority=cmd.priority,
-        idempotency_key=cmd.idempotency_key,
-        retry_of=retry_of,
-        requested_at=now,
-    )
+    job = fold(None, event, now)
+    assert job is not None
     return JobAccepted(job=job, created=True)
 
 

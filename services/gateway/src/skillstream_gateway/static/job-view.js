@@ -421,6 +421,7 @@ export function mountJobView(container, ctx, jobId) {
       onSignedOut: ctx.signedOut,
     });
     stream.open();
+    new EventSource(`api/jobs/${enc}/events`);
   })();
 
   return {
