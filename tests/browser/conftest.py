@@ -1,15 +1,16 @@
 """Fixtures of the browser acceptance tests: the live job stack and a headless Debian Chromium driven by
 Playwright, with a watch on the page's console, JavaScript exceptions and server-sent-event connections.
 
-Chromium is Debian's ``/usr/bin/chromium`` (installed by the project's own bootstrap / CI script), not a
-browser downloaded by Playwright. Without it the tests fail, they never skip.
+Chromium is Debian's ``/usr/bin/chromium`` (installed by ``make browser``, which ``make test`` and CI run), not
+a browser downloaded by Playwright. Without it the tests fail, they never skip.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Request, async_playwright
 
 from skillstream_testing.jobstack import JobStack, job_stack
 
@@ -99,10 +100,10 @@ class PageWatch:
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    if not CHROMIUM.is_file():
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium. Run `make bootstrap` "
-            "(CI installs it through .ci/run) and run the tests again.",
+            f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium. Install it with `make browser` "
+            "(deploy/install-browser.sh; `make test` and CI's .ci/run do it first), then run the tests again.",
             pytrace=False,
         )
     return CHROMIUM
@@ -130,34 +131,38 @@ async def stack(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterat
 
 
 @pytest_asyncio.fixture
-async def browser(chromium: Path, tmp_path: Path) -> AsyncIterator[BrowserContext]:
-    """A headless Chromium with a fresh profile (no cookies, no cache) of its own."""
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """A headless Chromium; each ``new_context()`` of it is a fresh profile (no cookies, no cache)."""
     async with async_playwright() as pw:
-        context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(chromium),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,
-            locale="en-AU",
-            timezone_id="Australia/Sydney",
-        )
-        context.set_default_timeout(15_000)
+        b = await pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
         try:
-            yield context
+            yield b
         finally:
-            await context.close()
+            await b.close()
 
 
 @pytest_asyncio.fixture
-async def watch(
-    browser: BrowserContext, artifacts_dir: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[PageWatch]:
-    """A page of ``browser`` under watch; on a failing test its screenshot goes to the artifacts."""
-    page = browser.pages[0] if browser.pages else await browser.new_page()
-    w = PageWatch(page)
-    w.attach()
-    yield w
+async def new_page(
+    browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Callable[[], Awaitable[PageWatch]]]:
+    """Opens a page under watch in a context of its own (1280x800); on a failing test every page's
+    screenshot goes to the artifacts."""
+    contexts: list[BrowserContext] = []
+    watches: list[PageWatch] = []
+
+    async def open_page() -> PageWatch:
+        context = await browser.new_context(viewport=VIEWPORT, locale="en-AU", timezone_id="Australia/Sydney")
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        w = PageWatch(await context.new_page())
+        w.attach()
+        watches.append(w)
+        return w
+
+    yield open_page
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed and not page.is_closed():
-        await page.screenshot(path=str(artifacts_dir / f"failed-{request.node.name}.png"), full_page=True)
+    for n, w in enumerate(watches, 1):
+        if report is not None and report.failed and not w.page.is_closed():
+            await w.page.screenshot(path=str(artifacts_dir / f"failed-{request.node.name}-{n}.png"), full_page=True)
+    for context in contexts:
+        await context.close()

@@ -7,13 +7,15 @@ advance live to the exact final counts, and saves screenshots to ``artifacts/bro
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from skillstream_testing.jobstack import JobStack
 
@@ -62,10 +64,29 @@ def _running_values(log: list[dict[str, Any]], testid: str) -> list[float]:
 
 
 def _assert_advances(values: list[float], final: float, what: str) -> None:
-    """Never goes back, and shows at least three distinct values strictly between 0 and ``final``."""
+    """Never goes back, and shows at least five distinct values strictly between 0 and ``final``."""
     assert values == sorted(values), f"{what} went backwards: {values}"
     between = sorted({v for v in values if 0 < v < final})
-    assert len(between) >= 3, f"{what} did not visibly advance while running: {values}"
+    assert len(between) >= 5, f"{what} did not visibly advance while running: {values}"
+
+
+async def _rendered_fill(bar: Locator, within: float = 5.0) -> float:
+    """The share of the bar's track its coloured segments cover once their width transition settles."""
+    deadline = time.monotonic() + within
+    while True:
+        fill = float(
+            await bar.evaluate(
+                "el => [...el.children].reduce((sum, seg) => sum + seg.getBoundingClientRect().width, 0)"
+                " / el.getBoundingClientRect().width"
+            )
+        )
+        if fill >= 0.99 or time.monotonic() > deadline:
+            return fill
+        await asyncio.sleep(0.1)
+
+
+async def _screenshot(page: Page, path: Path) -> None:
+    await page.screenshot(path=str(path), full_page=True, animations="disabled")
 
 
 async def _sign_in_with_token(page: Page, stack: JobStack) -> None:
@@ -80,7 +101,16 @@ async def _sign_in_with_token(page: Page, stack: JobStack) -> None:
     await expect(signed_in).to_contain_text("admin")
 
 
-async def test_sign_in_start_job_and_watch_it_complete(stack: JobStack, watch: PageWatch, artifacts_dir: Path) -> None:
+async def test_dashboard_job_progress_and_sign_in(
+    stack: JobStack, new_page: Callable[[], Awaitable[PageWatch]], artifacts_dir: Path
+) -> None:
+    """Both sign-in paths on one live stack (each stack costs seconds to start and stop), each in a fresh
+    browser context: the admin's token and job first, then a dev login that must not see the admin's job."""
+    job_id = await _token_sign_in_start_job_and_watch_it(stack, await new_page(), artifacts_dir)
+    await _dev_login_and_sign_out(stack, await new_page(), job_id)
+
+
+async def _token_sign_in_start_job_and_watch_it(stack: JobStack, watch: PageWatch, artifacts_dir: Path) -> str:
     page = watch.page
     await page.add_init_script(RECORDER)
     await _sign_in_with_token(page, stack)
@@ -118,6 +148,7 @@ async def test_sign_in_start_job_and_watch_it_complete(stack: JobStack, watch: P
         await expect(page.get_by_test_id(f"count-{name}")).to_have_attribute("data-value", str(value))
     await expect(bar).to_have_attribute("aria-valuenow", "100")
     await expect(bar).to_have_attribute("aria-valuetext", re.compile(r"^100% — 40 of 40 items$"))
+    assert await _rendered_fill(bar) >= 0.99, "the job page's bar is not drawn full"
     errors = page.get_by_test_id("error-row")
     await expect(errors).to_have_count(1)
     await expect(errors).to_contain_text("item-0003")
@@ -143,7 +174,7 @@ async def test_sign_in_start_job_and_watch_it_complete(stack: JobStack, watch: P
     assert [c.path for c in watch.open_sse()] == [f"/api/jobs/{job_id}/events"]
     assert watch.max_open_sse == 1
 
-    await page.screenshot(path=str(artifacts_dir / "dashboard-job.png"), full_page=True)
+    await _screenshot(page, artifacts_dir / "dashboard-job.png")
 
     # Back to the job list: the job is there, completed, with the same counts.
     before_list = len(watch.sse)
@@ -155,16 +186,18 @@ async def test_sign_in_start_job_and_watch_it_complete(stack: JobStack, watch: P
     await expect(row.get_by_test_id("count-failed")).to_have_attribute("data-value", "1")
     await expect(row.get_by_test_id("count-skipped")).to_have_attribute("data-value", "1")
     await expect(row.get_by_test_id("progress-bar")).to_have_attribute("aria-valuenow", "100")
+    assert await _rendered_fill(row.get_by_test_id("progress-bar")) >= 0.99, "the job row's bar is not drawn full"
     await expect(page.get_by_test_id("live-state")).to_have_attribute("data-state", "live")
     assert _sse(watch, before_list) == ["/api/events"]
     assert [c.path for c in watch.open_sse()] == ["/api/events"]
     assert watch.max_open_sse == 1
-    await page.screenshot(path=str(artifacts_dir / "dashboard-jobs.png"), full_page=True)
+    await _screenshot(page, artifacts_dir / "dashboard-jobs.png")
 
     watch.assert_clean()
+    return job_id
 
 
-async def test_dev_login_and_sign_out(stack: JobStack, watch: PageWatch) -> None:
+async def _dev_login_and_sign_out(stack: JobStack, watch: PageWatch, admin_job: str) -> None:
     page = watch.page
     await page.goto(stack.gateway.url + "/")
     await expect(page.get_by_test_id("signin-token")).to_be_visible()
@@ -176,10 +209,11 @@ async def test_dev_login_and_sign_out(stack: JobStack, watch: PageWatch) -> None
     await page.get_by_test_id("dev-login").click()
     signed_in = page.get_by_test_id("signed-in-as")
     await expect(signed_in).to_contain_text("dev-training_officer")
-    # A training officer follows jobs but may not start them.
+    # A training officer follows jobs but may not start them, and sees only its own (none, not the admin's).
     await expect(page.get_by_text("Your roles let you follow jobs but not start them")).to_be_visible()
     await expect(page.get_by_test_id("start-job-form")).to_have_count(0)
     await expect(page.get_by_text("No jobs yet")).to_be_visible()
+    await expect(page.locator(f'[data-testid="job-row"][data-job-id="{admin_job}"]')).to_have_count(0)
     await expect(page.get_by_test_id("live-state")).to_have_attribute("data-state", "live")
     assert watch.sse_paths() == ["/api/events"]
 

@@ -192,19 +192,24 @@ async def _consume(
             await asyncio.sleep(retry_delay)
     psub = await js.pull_subscribe_bind(durable, stream=stream)
     bound = log.bind(consumer=durable, stream=stream)
-    while True:
-        try:
-            msgs = await psub.fetch(200, timeout=2.0)
-        except TimeoutError:
-            continue
-        for m in msgs:
+    try:
+        while True:
             try:
-                await handle(m)
-            except Exception as e:  # noqa: BLE001 - retried after a delay; the reaction is idempotent
-                bound.warning("reaction failed, will retry", error=repr(e), sequence=m.metadata.sequence.stream)
-                await m.nak(delay=retry_delay)
+                msgs = await psub.fetch(200, timeout=2.0)
+            except TimeoutError:
                 continue
-            await m.ack()
+            for m in msgs:
+                try:
+                    await handle(m)
+                except Exception as e:  # noqa: BLE001 - retried after a delay; the reaction is idempotent
+                    bound.warning("reaction failed, will retry", error=repr(e), sequence=m.metadata.sequence.stream)
+                    await m.nak(delay=retry_delay)
+                    continue
+                await m.ack()
+    finally:
+        # cancelled at shutdown: without this, NATS's drain waits out its timeout on the pull inbox
+        with contextlib.suppress(Exception):
+            await psub.unsubscribe()
 
 
 def reactor(report_streams: Sequence[str]) -> Callable[[ServiceContext], Coroutine[Any, Any, None]]:

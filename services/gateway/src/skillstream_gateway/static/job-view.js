@@ -421,7 +421,6 @@ export function mountJobView(container, ctx, jobId) {
       onSignedOut: ctx.signedOut,
     });
     stream.open();
-    new EventSource(`api/jobs/${enc}/events`);
   })();
 
   return {
