@@ -45,6 +45,7 @@ from skillstream_runtime.projections import Projection
 from skillstream_runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
+_BACKGROUND = "background:"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,14 +137,20 @@ async def start_service(definition: ServiceDefinition, settings: Settings) -> Se
         ctx.workers.append(worker)
         ctx.tasks.append(asyncio.create_task(worker.run(), name=f"projection:{projection.name}"))
     for bg in definition.background:
-        ctx.tasks.append(asyncio.create_task(bg(ctx)))
+        ctx.tasks.append(asyncio.create_task(bg(ctx), name=f"{_BACKGROUND}{getattr(bg, '__qualname__', bg)}"))
     return ctx
 
 
 async def stop_service(ctx: ServiceContext) -> None:
-    """Graceful stop: workers finish their batch (bounded by ``shutdown_grace``), then NATS drains."""
+    """Graceful stop: background coroutines are cancelled (reactors and job workers are redelivery-safe:
+    what they had in hand goes to another replica), projection workers finish their batch (bounded by
+    ``shutdown_grace``), then NATS drains."""
     for w in ctx.workers:
         w.stop()
+    background = [t for t in ctx.tasks if t.get_name().startswith(_BACKGROUND)]
+    for t in background:
+        t.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
     if ctx.tasks:
         _, pending = await asyncio.wait(ctx.tasks, timeout=ctx.settings.shutdown_grace)
         for t in pending:
