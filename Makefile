@@ -33,7 +33,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench: install ## Benchmarks: ratios against same-process baselines (event store, projection replay)
+bench: install ## Benchmarks: ratios against same-process baselines (event store, projection replay, SSE fan-out)
 	$(UV) run python bench/run.py
 
 clean: ## Remove the embedded servers' data (.data) and caches

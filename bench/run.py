@@ -31,7 +31,7 @@ import nats
 from nats.js.api import AckPolicy, ConsumerConfig
 from rich.console import Console
 from rich.table import Table
-from sse_fanout import bench_sse_fanout
+from sse_fanout import LEGEND, bench_sse_fanout
 
 from skillstream_contracts.jobs import JOB_EVENTS, JobItemsPlanned, JobQueued, JobRequested, JobStarted
 from skillstream_contracts.registries import REGISTRIES
@@ -200,15 +200,16 @@ async def main(events: int, replay_events: int, only: set[str], sse_clients: int
         result = await bench_sse_fanout(clients=sse_clients, window=sse_window)
         table = Table(
             "measure",
-            "1 client (baseline)",
+            "1 client",
             f"{sse_clients:,} clients",
-            "ratio",
+            "ratio / Δ",
             "target",
             title=f"SSE fan-out: {sse_clients:,} clients, one gateway process, a job changing ~20×/s",
         )
         for row in result.rows():
             table.add_row(*row)
         console.print(table)
+        console.print(LEGEND)
         verdict = "[green]PASS[/green]" if result.passed else "[red]FAIL[/red]"
         console.print(
             f"SSE fan-out p99 with {sse_clients:,} clients: {result.p99 * 1000:,.0f} ms (target < 1,000 ms, every "

@@ -108,3 +108,17 @@ async def test_event_stream_needs_a_session(stack: JobStack) -> None:
             assert resp.status_code == 200
             first = await resp.aiter_lines().__anext__()
             assert first.startswith(("retry:", ":"))
+
+
+async def test_gateway_stops_gracefully_with_streams_open(stack: JobStack) -> None:
+    async with stack.client() as c:
+        streams = [c.stream("GET", "/api/events") for _ in range(3)]
+        responses = [await s.__aenter__() for s in streams]
+        assert all(r.status_code == 200 for r in responses)
+        # SIGTERM: the streams end and the process exits by itself (a SIGKILL after the grace would be -9)
+        code = await asyncio.to_thread(stack.gateway.stop, 15.0)
+        for s in streams:
+            with contextlib.suppress(httpx.HTTPError):
+                await s.__aexit__(None, None, None)
+    assert code == 0, stack.gateway.output()
+    assert "service stopped" in stack.gateway.output()

@@ -84,6 +84,8 @@ class ServiceContext:
     pool: asyncpg.Pool | None = None
     workers: list[ProjectionWorker] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when shutdown begins: long-lived responses (SSE streams) end so HTTP can stop."""
 
 
 async def connect_nats(settings: Settings, name: str) -> Client:
@@ -201,7 +203,14 @@ async def serve(definition: ServiceDefinition, settings: Settings) -> None:
     ctx = await start_service(definition, settings)
     port = settings.http_port or definition.default_http_port
     server = _QuietServer(
-        uvicorn.Config(health_app(ctx), host=settings.http_host, port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            health_app(ctx),
+            host=settings.http_host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),  # backstop for open connections
+        )
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -216,6 +225,7 @@ async def serve(definition: ServiceDefinition, settings: Settings) -> None:
     )
     await stop.wait()
     log.info("service stopping")
+    ctx.stopping.set()
     server.should_exit = True
     await stop_service(ctx)
     await http

@@ -75,8 +75,9 @@ class Watcher:
 class ProgressHub:
     """Receives progress documents from NATS and offers them to the :class:`Watcher` of each connection."""
 
-    def __init__(self, nc: Client) -> None:
+    def __init__(self, nc: Client, stopping: asyncio.Event | None = None) -> None:
         self._nc = nc
+        self.stopping = stopping or asyncio.Event()
         self._sub: Subscription | None = None
         self._lock = asyncio.Lock()
         self._by_job: dict[str, set[Watcher]] = {}
@@ -191,11 +192,19 @@ async def progress_events(
             if doc.sequence > w.high_water:
                 w.high_water = doc.sequence
                 yield _event(doc, msgspec.json.encode(doc).decode())
-        while True:
-            await w.wake.wait()
-            for doc, raw in w.take():
-                yield _event(doc, raw)
-            await asyncio.sleep(min_interval)
+        stopping = asyncio.ensure_future(hub.stopping.wait())
+        try:
+            while not hub.stopping.is_set():
+                wake = asyncio.ensure_future(w.wake.wait())
+                await asyncio.wait({wake, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                wake.cancel()
+                for doc, raw in w.take():
+                    yield _event(doc, raw)
+                await asyncio.sleep(min_interval)
+        finally:
+            stopping.cancel()
+        # the gateway is stopping: end the stream; the browser reconnects (to another replica) with its
+        # Last-Event-ID and misses nothing
     finally:
         hub.unwatch(w)
 
