@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest_asyncio
 
-from skillstream_testing.jobstack import JobStack, job_ended, job_stack, start_worker
+from skillstream_testing.jobstack import JobStack, job_ended, job_stack, start_worker, terminal_reports
 
 
 @pytest_asyncio.fixture
@@ -72,8 +72,9 @@ async def test_orchestrator_killed_mid_job_loses_nothing(stack: JobStack) -> Non
         "failed": 1,
         "skipped": 2,
     }
-    assert all(len(v) == 1 for v in stack.tally.outcomes.values())
-    assert len(stack.tally.outcomes) == 60
+    reports = await terminal_reports(stack, job_id)
+    assert len(reports) == 60
+    assert set(reports.values()) == {1}
 
 
 async def test_worker_crash_resumes_on_another_replica_without_redoing_items(stack: JobStack) -> None:
@@ -88,8 +89,9 @@ async def test_worker_crash_resumes_on_another_replica_without_redoing_items(sta
     assert detail["job"]["status"] == "completed"
     assert _counts(detail["progress"])["succeeded"] == 40
     # an item interrupted mid-way may be processed again, but none reaches a terminal state twice
-    assert len(stack.tally.outcomes) == 40
-    assert all(len(v) == 1 for v in stack.tally.outcomes.values())
+    reports = await terminal_reports(stack, job_id)
+    assert len(reports) == 40
+    assert set(reports.values()) == {1}
 
 
 async def test_cancel_then_retry_failed(stack: JobStack) -> None:
@@ -108,7 +110,7 @@ async def test_cancel_then_retry_failed(stack: JobStack) -> None:
         assert p["processing"] == 0
         assert p["queued"] == 200 - _done(p)
         assert p["failed"] == 2
-        assert _done(p) == sum(len(v) for v in stack.tally.outcomes.values())
+        assert _done(p) == sum((await terminal_reports(stack, job_id)).values())
         assert (await c.post(f"/api/jobs/{job_id}/cancel")).status_code == 409  # already ended
 
         r = await c.post(f"/api/jobs/{job_id}/retry-failed")

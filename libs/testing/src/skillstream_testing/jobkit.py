@@ -70,18 +70,8 @@ def lifecycle_event(job: JobContext, phase: JobPhase, reason: str | None) -> Eve
     return RunEnded(job_id=job.job_id, phase=phase.value, reason=reason)
 
 
-class Tally:
-    """What the worker did, for assertions: how many times each item was processed to an outcome."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[str, list[str]] = {}
-
-    def add(self, key: str, outcome: str) -> None:
-        self.outcomes.setdefault(key, []).append(outcome)
-
-
-def handler(tally: Tally | None = None) -> Any:
-    """The job handler (``tally`` records every outcome reported, across redeliveries)."""
+def handler() -> Any:
+    """The job handler."""
 
     async def run(job: JobContext) -> None:
         p = job.dispatch.parameters
@@ -129,8 +119,6 @@ def handler(tally: Tally | None = None) -> Any:
                 size_bytes=1000 + n,
                 reason=reason,
             )
-            if tally is not None:
-                tally.add(key, outcome.value)
         await job.report_end(
             lifecycle_event(job, JobPhase.COMPLETED, None), JobPhase.COMPLETED, summary={"items": len(keys)}
         )
@@ -138,4 +126,4 @@ def handler(tally: Tally | None = None) -> Any:
     return run
 
 
-__all__ = ["KIND", "SPEC", "TESTWORK", "TEST_EVENTS", "Tally", "handler", "item_key", "lifecycle_event"]
+__all__ = ["KIND", "SPEC", "TESTWORK", "TEST_EVENTS", "ItemReported", "handler", "item_key", "lifecycle_event"]

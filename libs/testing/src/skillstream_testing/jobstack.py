@@ -38,7 +38,6 @@ class JobStack:
     nc: Client
     orchestrator: ServiceProcess
     gateway: ServiceProcess
-    tally: jobkit.Tally
     workers: list[asyncio.Task[None]] = field(default_factory=list)
 
     def token(self, role: str = "admin", subject: str | None = None, ttl: int = 3600) -> str:
@@ -70,6 +69,17 @@ class JobStack:
         raise TimeoutError(f"job {job_id} did not reach the state in {within}s; last: {detail}")
 
 
+async def terminal_reports(stack: JobStack, job_id: str) -> dict[str, int]:
+    """How many terminal item reports the ``TESTWORK`` stream holds per item of ``job_id`` (the owner's own
+    record, read back from JetStream: the truth, whatever the worker's process saw before it died)."""
+    store = EventStore(stack.nc, {**REGISTRIES, jobkit.TESTWORK.name: jobkit.TEST_EVENTS})
+    counts: dict[str, int] = {}
+    for e in await store.load(jobkit.TESTWORK, jobkit.TESTWORK.aggregate_subject("job", job_id)):
+        if isinstance(e.event, jobkit.ItemReported) and e.event.outcome != "processing":
+            counts[e.event.item] = counts.get(e.event.item, 0) + 1
+    return counts
+
+
 def job_ended(detail: dict[str, Any]) -> bool:
     """The job has ended and its progress document says so too."""
     return (
@@ -86,7 +96,7 @@ async def start_worker(stack: JobStack, *, concurrency: int = 2, ack_wait: float
         store,
         jobkit.SPEC,
         jobkit.TESTWORK,
-        jobkit.handler(stack.tally),
+        jobkit.handler(),
         jobkit.lifecycle_event,
         JobWorkerSettings(concurrency=concurrency, ack_wait=ack_wait, fetch_timeout=0.5),
     )
@@ -125,7 +135,6 @@ async def job_stack(
         nc=nc,
         orchestrator=orchestrator,
         gateway=gateway,
-        tally=jobkit.Tally(),
     )
     try:
         await asyncio.gather(asyncio.to_thread(orchestrator.start), asyncio.to_thread(gateway.start))
@@ -139,4 +148,4 @@ async def job_stack(
         await nc.close()
 
 
-__all__ = ["JobStack", "job_ended", "job_stack", "start_worker"]
+__all__ = ["JobStack", "job_ended", "job_stack", "start_worker", "terminal_reports"]
