@@ -45,7 +45,6 @@ from skillstream_runtime.projections import Projection
 from skillstream_runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
-_BACKGROUND = "background:"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +83,9 @@ class ServiceContext:
     pool: asyncpg.Pool | None = None
     workers: list[ProjectionWorker] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    """Projection workers: on stop they finish the batch in hand (up to ``shutdown_grace``)."""
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+    """The definition's background coroutines: cancelled at once on stop (they are redelivery-safe)."""
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when shutdown begins: long-lived responses (SSE streams) end so HTTP can stop."""
 
@@ -139,7 +141,7 @@ async def start_service(definition: ServiceDefinition, settings: Settings) -> Se
         ctx.workers.append(worker)
         ctx.tasks.append(asyncio.create_task(worker.run(), name=f"projection:{projection.name}"))
     for bg in definition.background:
-        ctx.tasks.append(asyncio.create_task(bg(ctx), name=f"{_BACKGROUND}{getattr(bg, '__qualname__', bg)}"))
+        ctx.background.append(asyncio.create_task(bg(ctx), name=f"background:{getattr(bg, '__qualname__', bg)}"))
     return ctx
 
 
@@ -149,10 +151,9 @@ async def stop_service(ctx: ServiceContext) -> None:
     ``shutdown_grace``), then NATS drains."""
     for w in ctx.workers:
         w.stop()
-    background = [t for t in ctx.tasks if t.get_name().startswith(_BACKGROUND)]
-    for t in background:
+    for t in ctx.background:
         t.cancel()
-    await asyncio.gather(*background, return_exceptions=True)
+    await asyncio.gather(*ctx.background, return_exceptions=True)
     if ctx.tasks:
         _, pending = await asyncio.wait(ctx.tasks, timeout=ctx.settings.shutdown_grace)
         for t in pending:
@@ -176,7 +177,7 @@ def health_app(ctx: ServiceContext) -> Starlette:
                 checks["postgres"] = await asyncio.wait_for(ctx.pool.fetchval("SELECT 1"), 2) == 1
             except Exception:  # noqa: BLE001 - any failure means not ready
                 checks["postgres"] = False
-        checks["workers"] = all(not t.done() for t in ctx.tasks)
+        checks["workers"] = all(not t.done() for t in (*ctx.tasks, *ctx.background))
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 

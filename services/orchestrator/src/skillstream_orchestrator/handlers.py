@@ -138,9 +138,8 @@ async def cancel_job(ctx: ServiceContext, cmd: JobRef) -> JobView:
             )
         return events
 
-    await decide_and_append(ctx, cmd.job_id, decide)
-    after = await load_job(ctx, cmd.job_id)
-    assert after is not None
+    after = await decide_and_append(ctx, cmd.job_id, decide)
+    assert after is not None  # the job exists: _visible_job found it
     return after.view
 
 

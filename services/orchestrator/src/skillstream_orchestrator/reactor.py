@@ -40,10 +40,11 @@ from skillstream_contracts.jobs import (
     JobRequested,
     JobStarted,
     JobStatus,
+    JobView,
     work_subject,
 )
 from skillstream_contracts.streams import JOBS
-from skillstream_orchestrator.domain import Job, event_id_for, load
+from skillstream_orchestrator.domain import Job, event_id_for, fold, load
 from skillstream_runtime.errors import ConcurrencyError
 from skillstream_runtime.eventstore import NewEvent
 from skillstream_runtime.host import ServiceContext
@@ -60,23 +61,27 @@ async def load_job(ctx: ServiceContext, job_id: str) -> Job | None:
 
 async def decide_and_append(
     ctx: ServiceContext, job_id: str, decide: Callable[[Job], Sequence[NewEvent]]
-) -> tuple[Job | None, bool]:
+) -> Job | None:
     """Load the job, ask ``decide`` for events, append them with the expected sequence; on a conflict
-    reload and decide again. Returns ``(job as loaded last, whether events were appended)``."""
+    reload and decide again. Returns the job with the decided events applied (None: no such job)."""
     for _ in range(_ATTEMPTS):
         job = await load_job(ctx, job_id)
         if job is None:
-            return None, False
+            return None
         events = decide(job)
         if not events:
-            return job, False
+            return job
         try:
-            await ctx.store.append(
+            result = await ctx.store.append(
                 JOBS, JOBS.aggregate_subject("job", job_id), job_id, events, expected_last_sequence=job.last_sequence
             )
         except ConcurrencyError:
             continue
-        return job, True
+        view: JobView | None = job.view
+        for e in events:
+            view = fold(view, e.event, e.occurred_at)
+        assert view is not None
+        return Job(view, result.last_sequence)
     raise ConcurrencyError(JOBS.aggregate_subject("job", job_id), None, f"still conflicting after {_ATTEMPTS} tries")
 
 
@@ -160,8 +165,7 @@ async def follow(ctx: ServiceContext, msg: Msg) -> None:
         event = _phase_event(job, phase, headers, msg.metadata.stream)
         return [] if event is None else [_new(job_id, what, event, headers.get(Headers.CORRELATION_ID))]
 
-    job, _ = await decide_and_append(ctx, job_id, decide)
-    if job is None:
+    if await decide_and_append(ctx, job_id, decide) is None:
         log.warning("report for an unknown job ignored", job_id=job_id, phase=phase.value)
 
 
