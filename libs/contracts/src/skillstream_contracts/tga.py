@@ -7,7 +7,10 @@ Subjects (one per aggregate instance, see :mod:`skillstream_contracts.streams`):
     tga.qualification.<code>           QualificationDownloaded                e.g. tga.qualification.BSB41419
     tga.skill_set.<code>               SkillSetDownloaded                     e.g. tga.skill_set.TAESS00009
     tga.unit.<code>                    UnitDownloaded, UnitParseFailed        e.g. tga.unit.BSBCMM412
-    tga.<component type>.<code>        ComponentDownloadFailed, ComponentSuperseded, ComponentDeleted
+    tga.<component type>.<code>        ComponentDownloadStarted, ComponentDownloadFailed, ComponentSuperseded,
+                                       ComponentDeleted
+    tga.job.<job id>                   IngestJobStarted, IngestJobPlanned, IngestJobEnded (job phases)
+    tga.sync.state                     SyncCompleted (the incremental sync's high-water mark)
 
 The aggregate token is the :class:`ComponentType` value.
 
@@ -160,6 +163,10 @@ class PackageDownloaded(Event, frozen=True, kw_only=True, tag="tga.PackageDownlo
 class QualificationDownloaded(Event, frozen=True, kw_only=True, tag="tga.QualificationDownloaded"):
     """A qualification was downloaded and parsed (``StreamlineQualification`` book, TGA-FORMAT.md §2).
 
+    ``source`` is None when TGA lists no XML file for the release (details only, from ``GetDetails``: the
+    unit lists then come from the release's ``UnitGrid``). Widened from required in v1 before any consumer
+    existed; every v1 event still decodes.
+
     ``aqf_level`` is the book variable ``AqfAlignment`` (e.g. ``"Certificate IV"``). ``core_units`` and
     ``elective_units`` are unit codes from the SOAP ``UnitGrid`` (``IsEssential``) or the packaging rules;
     ``elective_groups`` maps a stated group (``"Group A"``) to its unit codes. ``total_units`` is the stated
@@ -171,7 +178,7 @@ class QualificationDownloaded(Event, frozen=True, kw_only=True, tag="tga.Qualifi
     release: str
     training_package: str
     usage_recommendation: UsageRecommendation
-    source: SourceFile
+    source: SourceFile | None = None
     aqf_level: str | None = None
     description: str = ""
     entry_requirements: str = ""
@@ -276,6 +283,52 @@ class ComponentDeleted(Event, frozen=True, kw_only=True, tag="tga.ComponentDelet
     deleted_at: dt.datetime
 
 
+class ComponentDownloadStarted(Event, frozen=True, kw_only=True, tag="tga.ComponentDownloadStarted"):
+    """A job began downloading a component (its item is now "processing" in the job's progress)."""
+
+    code: str
+    component_type: ComponentType
+
+
+class IngestJobStarted(Event, frozen=True, kw_only=True, tag="tga.IngestJobStarted"):
+    """A TGA job (``kind``, one of ``tga_queries.KIND_*``) started on ``tga.job.<job id>``; ``total`` is the
+    number of items known so far (a package job plans more once it has read the packages' components)."""
+
+    job_id: str
+    kind: str
+    total: int
+
+
+class IngestJobPlanned(Event, frozen=True, kw_only=True, tag="tga.IngestJobPlanned"):
+    """The job's items are now all known: ``total`` items, ``groups`` = items per group (training package)."""
+
+    job_id: str
+    total: int
+    groups: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class IngestJobEnded(Event, frozen=True, kw_only=True, tag="tga.IngestJobEnded"):
+    """The job ended: ``phase`` is ``completed`` / ``failed`` / ``cancelled`` (``JobPhase``); ``summary`` holds
+    small counters (components downloaded, units parsed, elements, performance criteria, failures)."""
+
+    job_id: str
+    phase: str
+    summary: dict[str, int] = msgspec.field(default_factory=dict)
+    reason: str | None = None
+
+
+class SyncCompleted(Event, frozen=True, kw_only=True, tag="tga.SyncCompleted"):
+    """An incremental sync covered TGA changes in [``since``, ``until``) (``SearchByModifiedDate`` and
+    ``SearchDeletedByDeletedDate``; ``until`` is TGA's ``GetServerTime`` when the sync began). Appended on
+    ``tga.sync.state``; the next sync starts at the last ``until``."""
+
+    job_id: str
+    since: dt.datetime
+    until: dt.datetime
+    modified: int = 0
+    deleted: int = 0
+
+
 TGA_EVENTS = EventRegistry(
     "tga",
     [
@@ -288,6 +341,11 @@ TGA_EVENTS = EventRegistry(
         ComponentDownloadFailed,
         ComponentSuperseded,
         ComponentDeleted,
+        ComponentDownloadStarted,
+        IngestJobStarted,
+        IngestJobPlanned,
+        IngestJobEnded,
+        SyncCompleted,
     ],
 )
 """The tagged union of the ``TGA`` stream."""
@@ -299,17 +357,22 @@ __all__ = [
     "CatalogueRefreshed",
     "ComponentDeleted",
     "ComponentDownloadFailed",
+    "ComponentDownloadStarted",
     "ComponentSuperseded",
     "ComponentType",
     "DeleteOperation",
     "Element",
     "FoundationSkill",
+    "IngestJobEnded",
+    "IngestJobPlanned",
+    "IngestJobStarted",
     "PackageDownloaded",
     "ParseFailure",
     "PerformanceCriterion",
     "QualificationDownloaded",
     "SkillSetDownloaded",
     "SourceFile",
+    "SyncCompleted",
     "UnitDownloaded",
     "UnitFormat",
     "UnitParseFailed",

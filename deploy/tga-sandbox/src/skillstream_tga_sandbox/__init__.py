@@ -1,0 +1,1 @@
+"""A local TGA TrainingComponentService sandbox (see README.md)."""
