@@ -82,13 +82,14 @@ class UsageRecommendationPeriod(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Mapping(msgspec.Struct, frozen=True, kw_only=True):
-    """XSD ``Mapping`` (``MappingInformation``): this component maps to ``maps_to_code``."""
+    """XSD ``Mapping`` (``MappingInformation``): this component (``code``, ``title``) maps to ``maps_to_code``."""
 
     code: str
     maps_to_code: str | None = None
     maps_to_title: str | None = None
     is_equivalent: bool | None = None
     notes: str | None = None
+    title: str | None = None
 
 
 class ComponentDetails(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,0 +1,60 @@
+"""TGA client: the real ``TrainingComponentService`` SOAP 1.1 web services and release file downloads.
+
+``TgaClient`` (``client.py``) speaks the operations; ``envelopes.py`` builds and reads the envelopes (real
+WSDL/XSDs in ``real-data/tga/wsdl/``, TGA-FORMAT.md §1); ``files.py`` picks the release and file to download;
+``errors.py`` draws the exception tree; ``settings.py`` reads ``TGA_*`` from the environment.
+"""
+
+from __future__ import annotations
+
+from skillstream_tga_ingest.client.client import TgaClient
+from skillstream_tga_ingest.client.errors import (
+    TgaAuthError,
+    TgaError,
+    TgaFileError,
+    TgaMessageTooLarge,
+    TgaSoapFault,
+    TgaTransportError,
+    TgaValidationFault,
+    ValidationErrorDetail,
+)
+from skillstream_tga_ingest.client.files import choose_release_file, file_url_path, latest_release
+from skillstream_tga_ingest.client.models import (
+    ComponentDetails,
+    ComponentSummary,
+    DeletedComponent,
+    Mapping,
+    Release,
+    ReleaseComponent,
+    ReleaseFile,
+    SearchPage,
+    UnitGridEntry,
+    UsageRecommendationPeriod,
+)
+from skillstream_tga_ingest.client.settings import TgaSettings
+
+__all__ = [
+    "ComponentDetails",
+    "ComponentSummary",
+    "DeletedComponent",
+    "Mapping",
+    "Release",
+    "ReleaseComponent",
+    "ReleaseFile",
+    "SearchPage",
+    "TgaAuthError",
+    "TgaClient",
+    "TgaError",
+    "TgaFileError",
+    "TgaMessageTooLarge",
+    "TgaSettings",
+    "TgaSoapFault",
+    "TgaTransportError",
+    "TgaValidationFault",
+    "UnitGridEntry",
+    "UsageRecommendationPeriod",
+    "ValidationErrorDetail",
+    "choose_release_file",
+    "file_url_path",
+    "latest_release",
+]
