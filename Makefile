@@ -18,8 +18,8 @@ install: bootstrap ## Create .venv with every workspace package (uv sync, locked
 browser: ## Install Debian's Chromium for the Playwright browser tests (apt-get; once)
 	./deploy/install-browser.sh
 
-demo: install ## Run the stack on embedded NATS + PostgreSQL (Ctrl-C to stop)
-	$(UV) run skillstream up
+demo: install ## Run the stack on embedded NATS + PostgreSQL with the sandboxes, then the demo jobs (Ctrl-C to stop)
+	$(UV) run skillstream up --demo
 
 test: install browser ## Run the whole test suite (incl. the browser test) against real NATS JetStream and PostgreSQL
 	$(UV) run pytest $(PYTEST_ARGS)
@@ -33,7 +33,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench: install ## Benchmarks: ratios against same-process baselines (event store, projection replay, SSE fan-out)
+bench: install ## Benchmarks: ratios against same-process baselines (event store, replay, SSE fan-out, TGA parse + download)
 	$(UV) run python bench/run.py
 
 clean: ## Remove the embedded servers' data (.data) and caches

@@ -14,6 +14,7 @@ import contextlib
 import getpass
 import json
 from collections.abc import AsyncIterator, Coroutine
+from importlib.metadata import entry_points
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
@@ -75,7 +76,9 @@ def _urls(settings: Settings) -> tuple[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def _connect(settings: Settings, *, database: bool = True) -> AsyncIterator[tuple[Client, asyncpg.Pool | None]]:
+async def connect(settings: Settings, *, database: bool = True) -> AsyncIterator[tuple[Client, asyncpg.Pool | None]]:
+    """NATS (and a PostgreSQL pool unless ``database`` is False) of the configured or recorded stack; for
+    plugin commands too."""
     nats_url, dsn = _urls(settings)
     nc = await nats.connect(nats_url, name="skillstream-cli")
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4) if database else None
@@ -96,6 +99,7 @@ def up(
     nats_port: Annotated[int | None, typer.Option(help="embedded NATS port (default 4222 if free)")] = None,
     http_base_port: Annotated[int | None, typer.Option(help="first HTTP port; services get consecutive ports")] = None,
     check: Annotated[bool, typer.Option("--check", help="exit once every service has been healthy")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="once healthy, run the demo jobs on the sandboxes")] = False,
 ) -> None:
     """Start the stack: embedded NATS and PostgreSQL (unless NATS_URL / DATABASE_URL are set) and every
     service, supervised, until Ctrl-C."""
@@ -110,6 +114,7 @@ def up(
             http_base_port=http_base_port,
             console=console,
             stop_after_healthy=check,
+            demo=demo,
         )
     except SkillstreamRuntimeError as e:
         console.print(f"[red]{e}[/]")
@@ -124,7 +129,7 @@ def streams(
     """Show every event stream: subjects, messages, bytes, last sequence, consumers."""
 
     async def go() -> None:
-        async with _connect(Settings(), database=False) as (nc, _):
+        async with connect(Settings(), database=False) as (nc, _):
             js = nc.jetstream()
             table = Table("stream", "subjects", "messages", "bytes", "last seq", "consumers", title="Event streams")
             for definition in ALL_STREAMS:
@@ -154,7 +159,7 @@ def projections() -> None:
     """Show every projection: active generation, checkpoint per stream and lag."""
 
     async def go() -> None:
-        async with _connect(Settings()) as (nc, pool):
+        async with connect(Settings()) as (nc, pool):
             assert pool is not None
             js = nc.jetstream()
             table = Table("projection", "generation", "stream", "checkpoint", "stream last", "lag", title="Projections")
@@ -190,7 +195,7 @@ def replay(
         raise typer.Exit(2)
 
     async def go() -> None:
-        async with _connect(Settings()) as (nc, pool):
+        async with connect(Settings()) as (nc, pool):
             assert pool is not None
             with Progress(
                 TextColumn("{task.description}"),
@@ -221,7 +226,7 @@ def dlq_list(projection: Annotated[str | None, typer.Option(help="only this proj
     """List dead-lettered events with their error."""
 
     async def go() -> None:
-        async with _connect(Settings()) as (_, pool):
+        async with connect(Settings()) as (_, pool):
             assert pool is not None
             rows = await deadletters.list_dead_letters(pool, projection)
             table = Table(
@@ -262,7 +267,7 @@ def dlq_retry(
         raise typer.Exit(2)
 
     async def go() -> int:
-        async with _connect(Settings()) as (_, pool):
+        async with connect(Settings()) as (_, pool):
             assert pool is not None
             outcomes = await deadletters.retry_dead_letters(pool, discovery.projections(), None if all_ else ids)
             for o in outcomes:
@@ -277,7 +282,7 @@ def dlq_discard(ids: Annotated[list[int], typer.Argument(help="dead letter ids")
     """Delete dead letters for good (the events stay in their stream)."""
 
     async def go() -> None:
-        async with _connect(Settings()) as (_, pool):
+        async with connect(Settings()) as (_, pool):
             assert pool is not None
             n = await deadletters.discard_dead_letters(pool, ids)
             console.print(f"discarded {n} dead letter(s)")
@@ -342,8 +347,19 @@ def token(
     )
 
 
+def _add_plugins() -> None:
+    """Sub-commands of installed services (entry points ``skillstream.cli``: name → a ``typer.Typer``),
+    e.g. ``skillstream tga parse``; one that fails to load is reported and left out."""
+    for ep in entry_points(group="skillstream.cli"):
+        try:
+            app.add_typer(ep.load(), name=ep.name)
+        except Exception as e:  # noqa: BLE001 - a broken plugin must not take the core commands down
+            console.print(f"[yellow]skillstream {ep.name}: not available ({type(e).__name__}: {e})[/]")
+
+
 def main() -> None:
+    _add_plugins()
     app()
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "connect", "console", "main"]

@@ -179,7 +179,9 @@ class JobContext:
     def cancel_requested(self) -> bool:
         return self.cancel_event.is_set()
 
-    def _new(self, event: Event, **fields: Any) -> NewEvent:
+    def new_event(self, event: Event, **fields: Any) -> NewEvent:
+        """``event`` as a :class:`NewEvent` carrying this job's id and correlation id (plus ``fields``), for
+        an event the handler appends itself (one that reports no item or phase)."""
         return NewEvent(event=event, job_id=self.job_id, correlation_id=self.dispatch.correlation_id, **fields)
 
     async def report_phase(
@@ -198,7 +200,7 @@ class JobContext:
             self.subject,
             self.job_id,
             [
-                self._new(
+                self.new_event(
                     event,
                     job_phase=phase.value,
                     job_total=total,
@@ -238,7 +240,7 @@ class JobContext:
     ) -> AppendResult:
         """Append the owner's ``event`` about one item with the item headers the progress view counts
         (``size_bytes``: the item's size in bytes, counted when it succeeds; ``reason``: why it failed)."""
-        new = self._new(
+        new = self.new_event(
             event,
             item_key=item_key,
             item_outcome=outcome.value,

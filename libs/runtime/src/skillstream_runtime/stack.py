@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -34,8 +34,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from skillstream_runtime.demo import run_demo_blocking
 from skillstream_runtime.embedded import EmbeddedNats, EmbeddedPostgres, start_nats, start_postgres
 from skillstream_runtime.errors import SkillstreamRuntimeError
+from skillstream_runtime.sandboxes import discover_sandboxes
 from skillstream_runtime.settings import Settings
 
 _TICK = 0.5  # seconds between health polls / display refreshes
@@ -56,6 +58,7 @@ class _Child:
     name: str
     port: int
     log_path: Path
+    module: str = ""
     proc: subprocess.Popen[bytes] | None = None
     state: str = "starting"
     restarts: int = 0
@@ -111,6 +114,7 @@ class _Supervisor:
         self.servers: list[EmbeddedNats | EmbeddedPostgres] = []
         self.stop = threading.Event()  # set by SIGINT / SIGTERM
         self.live: Live | None = None
+        self.on_healthy: Callable[[], None] | None = None  # called once, when every child has been healthy
 
     def say(self, text: str) -> None:
         _say(self.console, text)
@@ -122,7 +126,7 @@ class _Supervisor:
             self.say(f"{child.name}: {state} (pid {pid}, port {child.port}){note}")
 
     def spawn(self, child: _Child) -> None:
-        module = "skillstream_" + child.name.replace("-", "_")
+        module = child.module or "skillstream_" + child.name.replace("-", "_")
         with child.log_path.open("ab") as log:
             log.write(f"\n=== skillstream up: starting {module} at {time.ctime()}\n".encode())
             log.flush()
@@ -242,6 +246,7 @@ def run_stack(
     http_base_port: int | None = None,
     console: Console | None = None,
     stop_after_healthy: bool = False,
+    demo: bool = False,
 ) -> int:
     """Run the local stack until SIGINT/SIGTERM; return the process exit code.
 
@@ -251,6 +256,9 @@ def run_stack(
     With ``stop_after_healthy`` it stops as soon as every service has been healthy once and returns 0, or
     returns 1 if one did not become healthy within 60 seconds (or was given up on after repeated crashes).
     Otherwise it returns 0 after a clean stop.
+    Sandbox upstreams (:mod:`skillstream_runtime.sandboxes`) start first, unless the environment points the
+    services at a real upstream. With ``demo`` the demo steps (:mod:`skillstream_runtime.demo`) run once every
+    child is healthy, and the stack keeps running afterwards for the dashboard.
     Signal handlers are installed only when called from the main thread.
 
     Raises:
@@ -268,6 +276,12 @@ def run_stack(
     logs.mkdir(parents=True, exist_ok=True)
 
     children: list[_Child] = []
+    sandbox_env: dict[str, str] = {}
+    for sandbox in discover_sandboxes() if services is None else []:
+        if sandbox.wanted(os.environ):
+            port = sandbox.default_port if _port_free(sandbox.default_port) else _any_free_port()
+            children.append(_Child(sandbox.name, port, logs / f"{sandbox.name}.log", module=sandbox.module))
+            sandbox_env.update(sandbox.service_env(port))
     for offset, name in enumerate(wanted):
         port = http_base_port + offset if http_base_port is not None else known[name]
         if not _port_free(port):
@@ -306,11 +320,14 @@ def run_stack(
             # GATEWAY_DEV_LOGIN says otherwise; tokens are signed with <DATA_DIR>/dev-jwt-secret
             "DATA_DIR": str(data_dir),
             "GATEWAY_DEV_LOGIN": os.environ.get("GATEWAY_DEV_LOGIN", "true"),
+            **sandbox_env,
         }
         gateway = next((c for c in children if c.name == "gateway"), None)
         if gateway is not None:
             sup.say(f"Dashboard  http://127.0.0.1:{gateway.port}/  (dev login, or: skillstream token --role admin)")
-        if console.is_terminal:
+        if demo:
+            sup.on_healthy = lambda: _start_demo(sup, nats_url)
+        elif console.is_terminal:
             sup.live = Live(sup.table(), console=console, auto_refresh=False)
             sup.live.start()
         try:
@@ -352,6 +369,9 @@ def _supervise(sup: _Supervisor, stop_after_healthy: bool) -> int:
             for child in sup.children:
                 sup.check(child, http)
             sup.refresh()
+            if sup.on_healthy is not None and all(c.ever_healthy for c in sup.children):
+                sup.on_healthy()
+                sup.on_healthy = None
             if stop_after_healthy:
                 waiting = [c for c in sup.children if not c.ever_healthy]
                 if not waiting:
@@ -363,6 +383,16 @@ def _supervise(sup: _Supervisor, stop_after_healthy: bool) -> int:
                     return 1
             sup.stop.wait(_TICK)
     return 0
+
+
+def _start_demo(sup: _Supervisor, nats_url: str) -> None:
+    """Run the demo steps in a thread; the supervisor keeps watching the children meanwhile."""
+
+    def go() -> None:
+        ok = run_demo_blocking(nats_url, sup.console)
+        sup.say(("[green]demo finished[/]" if ok else "[red]demo finished with failures[/]") + "; Ctrl-C stops")
+
+    threading.Thread(target=go, name="skillstream-demo", daemon=True).start()
 
 
 def _summary(sup: _Supervisor) -> None:

@@ -50,6 +50,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "jobs.view",
                 "jobs.view_all",
                 "jobs.manage",
+                "catalogue.manage",
                 "training.manage",
                 "training.view_all",
                 "training.view",

@@ -19,14 +19,27 @@ from skillstream_runtime.embedded import free_port
 
 
 class ServiceProcess:
-    """``skillstream-<name>`` as a child process with ``env`` added to the test's environment.
+    """``skillstream-<name>`` (or ``python -m <module>``) as a child process with ``env`` added to the test's
+    environment.
 
-    ``http_port``: its health (and, for the gateway, API) port, free by default. Output goes to
+    ``http_port``: its health (and, for the gateway, API) port, free by default; ``ready_path`` must answer
+    200 once it is ready. Output goes to
     ``log_path`` so a failing test can show it (:meth:`output`).
     """
 
-    def __init__(self, name: str, env: dict[str, str], log_path: Path, http_port: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        log_path: Path,
+        http_port: int | None = None,
+        *,
+        module: str | None = None,
+        ready_path: str = "/readyz",
+    ) -> None:
         self.name = name
+        self.module = module or "skillstream_" + name.replace("-", "_")
+        self.ready_path = ready_path
         self.env = {**os.environ, "LOG_FORMAT": "console", "SHUTDOWN_GRACE": "5", **env}
         self.http_port = http_port or free_port()
         self.env["HTTP_PORT"] = str(self.http_port)
@@ -43,17 +56,16 @@ class ServiceProcess:
         Raises:
             RuntimeError: it exited or was not ready within ``ready_timeout`` seconds (with its output).
         """
-        module = "skillstream_" + self.name.replace("-", "_")
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", module], stdout=out, stderr=subprocess.STDOUT, env=self.env
+                [sys.executable, "-m", self.module], stdout=out, stderr=subprocess.STDOUT, env=self.env
             )
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=1.0).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
