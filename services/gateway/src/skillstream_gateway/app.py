@@ -33,14 +33,17 @@ from skillstream_contracts.jobs import (
     RequestJob,
 )
 from skillstream_gateway.auth import Authenticator, Principal, auth_router
+from skillstream_gateway.catalogue import SCHEMA_TYPES as CATALOGUE_SCHEMA_TYPES
+from skillstream_gateway.catalogue import catalogue_router
 from skillstream_gateway.dashboard import dashboard_routes
 from skillstream_gateway.problems import BodySizeLimitMiddleware, install_problem_handlers
+from skillstream_gateway.replies import json_response, schema_ref
 from skillstream_gateway.settings import GatewaySettings
 from skillstream_gateway.sse import ProgressHub, progress_events
 from skillstream_runtime.endpoints import request
 
 JOB_ID = Path(pattern=r"^[0-9a-f]{32}$", description="job id: 32 hex digits")
-_SCHEMA_TYPES = (JobView, JobDetail, JobPage, JobAccepted, JobKindList)
+_SCHEMA_TYPES = (JobView, JobDetail, JobPage, JobAccepted, JobKindList, *CATALOGUE_SCHEMA_TYPES)
 
 
 class JobRequestBody(BaseModel):
@@ -50,14 +53,6 @@ class JobRequestBody(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict, description="the kind's parameters")
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     priority: int = Field(default=0, ge=-10, le=10)
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(content=msgspec.json.encode(body), status_code=status, media_type="application/json")
-
-
-def _schema(name: str) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
 
 
 def _visible_to(principal: Principal) -> str | None:
@@ -85,12 +80,12 @@ def create_app(ctx: Any, settings: GatewaySettings | None = None) -> FastAPI:
     View = Annotated[Principal, Depends(auth.require("jobs.view"))]
     Manage = Annotated[Principal, Depends(auth.require("jobs.manage"))]
 
-    @app.get("/api/job-kinds", tags=["jobs"], responses={200: _schema("JobKindList")}, summary="Job kinds")
+    @app.get("/api/job-kinds", tags=["jobs"], responses={200: schema_ref("JobKindList")}, summary="Job kinds")
     async def job_kinds(principal: View) -> Response:
-        return _json(await request(nc, LIST_JOB_KINDS, ListJobKinds(), JobKindList))
+        return json_response(await request(nc, LIST_JOB_KINDS, ListJobKinds(), JobKindList))
 
     @app.post(
-        "/api/jobs", tags=["jobs"], status_code=201, responses={201: _schema("JobAccepted")}, summary="Start a job"
+        "/api/jobs", tags=["jobs"], status_code=201, responses={201: schema_ref("JobAccepted")}, summary="Start a job"
     )
     async def start_job(
         body: JobRequestBody,
@@ -105,9 +100,9 @@ def create_app(ctx: Any, settings: GatewaySettings | None = None) -> FastAPI:
             idempotency_key=body.idempotency_key or idempotency_key,
         )
         accepted = await request(nc, REQUEST_JOB, cmd, JobAccepted)
-        return _json(accepted, 201 if accepted.created else 200)
+        return json_response(accepted, 201 if accepted.created else 200)
 
-    @app.get("/api/jobs", tags=["jobs"], responses={200: _schema("JobPage")}, summary="List jobs, newest first")
+    @app.get("/api/jobs", tags=["jobs"], responses={200: schema_ref("JobPage")}, summary="List jobs, newest first")
     async def list_jobs(
         principal: View,
         kind: str | None = None,
@@ -120,35 +115,35 @@ def create_app(ctx: Any, settings: GatewaySettings | None = None) -> FastAPI:
         if mine is not None:
             requested_by = mine
         q = ListJobs(kind=kind, status=status, requested_by=requested_by, limit=limit, cursor=cursor)
-        return _json(await request(nc, LIST_JOBS, q, JobPage))
+        return json_response(await request(nc, LIST_JOBS, q, JobPage))
 
-    @app.get("/api/jobs/{job_id}", tags=["jobs"], responses={200: _schema("JobDetail")}, summary="One job")
+    @app.get("/api/jobs/{job_id}", tags=["jobs"], responses={200: schema_ref("JobDetail")}, summary="One job")
     async def get_job(principal: View, job_id: Annotated[str, JOB_ID]) -> Response:
         q = GetJob(job_id=job_id, visible_to=_visible_to(principal))
-        return _json(await request(nc, GET_JOB, q, JobDetail))
+        return json_response(await request(nc, GET_JOB, q, JobDetail))
 
     @app.post(
         "/api/jobs/{job_id}/cancel",
         tags=["jobs"],
         status_code=202,
-        responses={202: _schema("JobView")},
+        responses={202: schema_ref("JobView")},
         summary="Cancel a job (items in flight finish)",
     )
     async def cancel_job(principal: Manage, job_id: Annotated[str, JOB_ID]) -> Response:
         cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=_visible_to(principal))
-        return _json(await request(nc, CANCEL_JOB, cmd, JobView), 202)
+        return json_response(await request(nc, CANCEL_JOB, cmd, JobView), 202)
 
     @app.post(
         "/api/jobs/{job_id}/retry-failed",
         tags=["jobs"],
         status_code=201,
-        responses={201: _schema("JobAccepted")},
+        responses={201: schema_ref("JobAccepted")},
         summary="Retry the failed items of an ended job as a new job",
     )
     async def retry_failed(principal: Manage, job_id: Annotated[str, JOB_ID]) -> Response:
         cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=_visible_to(principal))
         accepted = await request(nc, RETRY_FAILED, cmd, JobAccepted)
-        return _json(accepted, 201 if accepted.created else 200)
+        return json_response(accepted, 201 if accepted.created else 200)
 
     def _stream(request_: Request, principal: Principal, job_id: str | None) -> EventSourceResponse:
         try:
@@ -190,6 +185,7 @@ def create_app(ctx: Any, settings: GatewaySettings | None = None) -> FastAPI:
     async def all_events(request_: Request, principal: View) -> EventSourceResponse:
         return _stream(request_, principal, None)
 
+    app.include_router(catalogue_router(nc, auth))
     for route in dashboard_routes():
         app.router.routes.append(route)
     auth.install(app)

@@ -1,12 +1,17 @@
-// Skillstream dashboard: sign-in, the job list (#/jobs) and a job page (#/jobs/<id>).
+// Skillstream dashboard: sign-in, the job list (#/jobs), a job page (#/jobs/<id>), and for callers with
+// `catalogue.manage` the TGA catalogue (#/catalogue[/<tab>][?filters]), a unit of competency (#/units/<code>)
+// and a qualification (#/qualifications/<code>).
 // Vanilla ES modules, no build step, nothing loaded from elsewhere. One EventSource per page.
 
 import { api, onUnauthorized } from './api.js';
+import { mountCatalogueView } from './catalogue-view.js';
 import { h, replace, setAttr, setText, uid } from './dom.js';
 import { fmtDateTime } from './format.js';
 import { mountJobView } from './job-view.js';
 import { mountJobsView } from './jobs-view.js';
+import { mountQualificationView } from './qualification-view.js';
 import { notice, problemBox } from './ui.js';
+import { mountUnitView } from './unit-view.js';
 
 const DEV_ROLES = [
   ['admin', 'Administrator (admin)'],
@@ -33,6 +38,11 @@ const ctx = {
   get canManage() {
     const perms = me?.permissions;
     return Array.isArray(perms) ? perms.includes('jobs.manage') : (me?.roles || []).includes('admin');
+  },
+  /** May use the TGA catalogue routes (permission `catalogue.manage`, only the admin role has it). */
+  get canCatalogue() {
+    const perms = me?.permissions;
+    return Array.isArray(perms) ? perms.includes('catalogue.manage') : (me?.roles || []).includes('admin');
   },
   kinds() {
     if (!kindsPromise) {
@@ -88,22 +98,39 @@ function unmount() {
   current = null;
 }
 
+// Hash routes: [pattern, mount(container, match), nav section, title, is the section's index page]. Codes and ids
+// are URL-decoded here; the catalogue's tab and query string (its filters) are parsed by the catalogue view.
+const ROUTES = [
+  [/^#\/jobs\/([^/?#]+)\/?$/, (el, m) => mountJobView(el, ctx, decodeURIComponent(m[1])), '#/jobs', 'Job', false],
+  [/^#\/catalogue(?:\/([a-z-]+))?\/?(?:\?(.*))?$/, (el, m) => mountCatalogueView(el, ctx, m[1] || '', m[2] || ''), '#/catalogue', 'Catalogue', true],
+  [/^#\/units\/([^/?#]+)\/?$/, (el, m) => mountUnitView(el, ctx, decodeURIComponent(m[1])), '#/catalogue', 'Unit', false],
+  [/^#\/qualifications\/([^/?#]+)\/?$/, (el, m) => mountQualificationView(el, ctx, decodeURIComponent(m[1])), '#/catalogue', 'Qualification', false],
+];
+
 function route({ focus = true } = {}) {
   if (!me || !main) return;
   const hash = location.hash || '#/jobs';
   if (!hash.startsWith('#/')) return; // e.g. the skip link
   unmount();
-  const match = hash.match(/^#\/jobs\/([^/?#]+)\/?$/);
-  if (match) {
-    current = mountJobView(main, ctx, decodeURIComponent(match[1]));
-    document.title = 'Job · Skillstream';
-  } else {
+  let section = '#/jobs';
+  let index = true;
+  let match = null;
+  for (const [pattern, mount, navHref, title, isIndex] of ROUTES) {
+    match = hash.match(pattern);
+    if (!match) continue;
+    current = mount(main, match);
+    section = navHref;
+    index = isIndex;
+    document.title = `${title} · Skillstream`;
+    break;
+  }
+  if (!match) {
     if (hash !== '#/jobs') history.replaceState(null, '', '#/jobs');
     current = mountJobsView(main, ctx);
     document.title = 'Jobs · Skillstream';
   }
   for (const link of root.querySelectorAll('.nav a')) {
-    setAttr(link, 'aria-current', !match && link.getAttribute('href') === '#/jobs' ? 'page' : null);
+    setAttr(link, 'aria-current', link.getAttribute('href') === section ? (index ? 'page' : 'true') : null);
   }
   window.scrollTo(0, 0);
   if (focus) (main.querySelector('h1') || main).focus({ preventScroll: true });
@@ -127,7 +154,12 @@ function showApp() {
       'div',
       { class: 'topbar__inner' },
       h('a', { class: 'brand', href: '#/jobs' }, h('img', { src: 'static/favicon.svg', alt: '', width: 24, height: 24 }), 'Skillstream'),
-      h('nav', { class: 'nav', 'aria-label': 'Main' }, h('a', { href: '#/jobs', text: 'Jobs' })),
+      h(
+        'nav',
+        { class: 'nav', 'aria-label': 'Main' },
+        h('a', { href: '#/jobs', text: 'Jobs' }),
+        ctx.canCatalogue ? h('a', { href: '#/catalogue', 'data-testid': 'nav-catalogue', text: 'Catalogue' }) : null,
+      ),
       h('div', { class: 'topbar__spacer' }),
       liveEl,
       h(
