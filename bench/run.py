@@ -12,7 +12,11 @@ measured in the same process on the same servers (these machines are noisy; abso
    delay from the progress document's publication on NATS to its arrival at the clients, vs the same with
    one client, and the gateway's memory (VmRSS). Target: p99 < 1 s.
 
-Usage: ``python bench/run.py [append] [replay] [sse] [--events N] [--replay-events N] [--sse-clients N]``
+4. TGA (``bench/tga.py``): ``tga-parse``, the AuthorIT parser vs bare ``lxml.etree.fromstring`` over the real
+   unit files (target ≥ 0.5×); ``tga-download``, a full-catalogue bulk download from the TGA sandbox
+   (components/s, peak memory of tga-ingest).
+
+Usage: ``python bench/run.py [append] [replay] [sse] [tga-parse] [tga-download] [--events N] …``
 (no name: all of them)
 """
 
@@ -32,6 +36,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from rich.console import Console
 from rich.table import Table
 from sse_fanout import LEGEND, bench_sse_fanout
+from tga import bench_download, bench_parse
 
 from skillstream_contracts.jobs import JOB_EVENTS, JobItemsPlanned, JobQueued, JobRequested, JobStarted
 from skillstream_contracts.registries import REGISTRIES
@@ -217,8 +222,22 @@ async def main(events: int, replay_events: int, only: set[str], sse_clients: int
             f"{len(result.measured.client_cpu)} separate processes (httpx + httpx-sse)."
         )
 
+    if "tga-parse" in only:
+        table = Table("benchmark", "files/s", "ratio vs baseline", "target", title="TGA parser")
+        for name, rate, ratio in bench_parse():
+            table.add_row(name, f"{rate:,.0f}", f"{ratio:.2f}×", "" if ratio == 1.0 else "≥ 0.50×")
+        console.print(table)
+    if "tga-download" in only:
+        m = await bench_download()
+        console.print(
+            f"TGA full-catalogue download ({m['packages']} packages, listed {m['listed']}): {m['status']}, "
+            f"{m['components']:,} components ({m['units_parsed']} units parsed, {m['failed']} failed) in "
+            f"{m['seconds']:.1f} s = {m['per_second']:,.0f} components/s; tga-ingest RSS {m['start_rss_mib']:.0f} → "
+            f"peak {m['peak_rss_mib']:.0f} MiB"
+        )
 
-BENCHMARKS = ("append", "replay", "sse")
+
+BENCHMARKS = ("append", "replay", "sse", "tga-parse", "tga-download")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
