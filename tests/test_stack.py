@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from skillstream_runtime.embedded import free_port
+from skillstream_runtime.sandboxes import discover_sandboxes
 from skillstream_runtime.stack import discover_services
 
 SCRIPT = """
@@ -83,6 +84,8 @@ def _assert_stopped(output: str, data_dir: Path, nats_port: int) -> None:
 def test_stack_becomes_healthy_stops_cleanly_and_reuses_its_data(tmp_path: Path) -> None:
     services = set(discover_services())
     assert services, "no skillstream.services entry points installed"
+    sandboxes = {s.name for s in discover_sandboxes()}
+    assert "tga-sandbox" in sandboxes  # the stack runs the sandbox upstreams beside the services
     for run in (1, 2):
         if run == 2:  # the first run left its data: the second one starts on it
             assert (tmp_path / "nats" / "jetstream-data").is_dir()
@@ -94,18 +97,18 @@ def test_stack_becomes_healthy_stops_cleanly_and_reuses_its_data(tmp_path: Path)
         output = out.read_text()
         healthy = {m["name"] for m in LINE.finditer(output) if m["state"] == "healthy"}
         assert code == 0, output
-        assert healthy == services, output
+        assert healthy == services | sandboxes, output
         assert "all services healthy" in output
         assert f"nats://127.0.0.1:{nats_port}" in output
         _assert_stopped(output, tmp_path, nats_port)
-    for name in services:  # child logs are appended, one header per start
+    for name in services | sandboxes:  # child logs are appended, one header per start
         log = (tmp_path / "logs" / f"{name}.log").read_text()
         assert log.count("=== skillstream up: starting") == 2, name
 
 
 @pytest.mark.timeout(180)
 def test_sigint_stops_every_child_and_returns_zero(tmp_path: Path) -> None:
-    services = set(discover_services())
+    services = set(discover_services()) | {s.name for s in discover_sandboxes()}
     nats_port = free_port()
     out = tmp_path / "up.out"
     proc = _start(tmp_path, nats_port, once=False, out=out)

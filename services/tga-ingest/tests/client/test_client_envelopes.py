@@ -16,13 +16,13 @@ from lxml import etree
 from pydantic import SecretStr
 
 from skillstream_runtime.realdata import real_data
-from skillstream_tga_ingest.client import envelopes
+from skillstream_tga_ingest.client import namespaces, requests
 from skillstream_tga_ingest.client.settings import TgaSettings
 
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-T = f"{{{envelopes.TGA}}}"
+T = f"{{{namespaces.TGA}}}"
 AEST = dt.timezone(dt.timedelta(hours=10))
 
 
@@ -64,7 +64,7 @@ def test_schema_rejects_a_request_with_members_out_of_order(schema: etree.XMLSch
     # WCF data contracts are ordered sequences: PageSize before PageNumber is invalid. This shows the XSD check
     # below is not vacuous.
     bad = etree.fromstring(
-        f"<Search xmlns='{envelopes.TGA}'><request><PageSize>1</PageSize><PageNumber>1</PageNumber>"
+        f"<Search xmlns='{namespaces.TGA}'><request><PageSize>1</PageSize><PageNumber>1</PageNumber>"
         "<Filter/></request></Search>"
     )
     assert not schema.validate(etree.ElementTree(bad))
@@ -74,7 +74,7 @@ def test_schema_rejects_a_request_with_members_out_of_order(schema: etree.XMLSch
 
 
 def test_get_details_request_validates_and_sets_the_information_flags(schema: etree.XMLSchema) -> None:
-    request = envelopes.get_details_request(" BSBCMM412 ", components=True, mappings=False)
+    request = requests.get_details_request(" BSBCMM412 ", components=True, mappings=False)
     _assert_valid(schema, request)
     assert request.tag == f"{T}GetDetails"
     assert request.findtext(f"{T}request/{T}Code") == "BSBCMM412"
@@ -96,19 +96,19 @@ def test_get_details_request_validates_and_sets_the_information_flags(schema: et
 
 
 def test_information_flags_are_the_xsd_members(xsd: etree._ElementTree) -> None:
-    request = envelopes.get_details_request("X")
+    request = requests.get_details_request("X")
     sent = [e.tag.removeprefix(T) for e in request.find(f"{T}request/{T}InformationRequest")]
     assert sent == _sequence(xsd, "TrainingComponentInformationRequested")
 
 
 def test_files_only_still_asks_for_releases() -> None:
     # Files, UnitGrid and Components are members of XSD Release: without ShowReleases there is nothing to hold them.
-    request = envelopes.get_details_request("X", releases=False, files=True, unit_grid=False, components=False)
+    request = requests.get_details_request("X", releases=False, files=True, unit_grid=False, components=False)
     assert request.findtext(f"{T}request/{T}InformationRequest/{T}ShowReleases") == "true"
 
 
 def test_search_request_validates_and_maps_types_to_include_flags(schema: etree.XMLSchema) -> None:
-    request = envelopes.search_request(
+    request = requests.search_request(
         ["Unit", "Qualification"],
         page_number=3,
         page_size=50,
@@ -135,13 +135,13 @@ def test_search_request_validates_and_maps_types_to_include_flags(schema: etree.
 
 
 def test_type_flags_are_the_xsd_type_filter(xsd: etree._ElementTree) -> None:
-    assert list(envelopes.COMPONENT_TYPE_FLAGS.values()) == _sequence(xsd, "TrainingComponentTypeFilter")
+    assert list(requests.COMPONENT_TYPE_FLAGS.values()) == _sequence(xsd, "TrainingComponentTypeFilter")
     enum = xsd.xpath("//xs:simpleType[@name='TrainingComponentTypes']//xs:enumeration/@value", namespaces={"xs": XS})
-    assert set(envelopes.COMPONENT_TYPE_FLAGS) <= {str(v) for v in enum}
+    assert set(requests.COMPONENT_TYPE_FLAGS) <= {str(v) for v in enum}
 
 
 def test_empty_filter_is_sent_because_the_xsd_requires_it(schema: etree.XMLSchema) -> None:
-    request = envelopes.search_request(["TrainingPackage"], page_number=1, page_size=100)
+    request = requests.search_request(["TrainingPackage"], page_number=1, page_size=100)
     _assert_valid(schema, request)
     assert request.find(f"{T}request/{T}Filter") is not None
 
@@ -149,9 +149,9 @@ def test_empty_filter_is_sent_because_the_xsd_requires_it(schema: etree.XMLSchem
 def test_modified_search_request_writes_wcf_date_time_offsets(schema: etree.XMLSchema) -> None:
     start = dt.datetime(2024, 1, 1, 9, 30, tzinfo=AEST)
     end = dt.datetime(2024, 2, 1, 0, 0, tzinfo=dt.UTC)
-    request = envelopes.modified_search_request(start, end, ["Unit", "SkillSet"], page_number=1, page_size=100)
+    request = requests.modified_search_request(start, end, ["Unit", "SkillSet"], page_number=1, page_size=100)
     _assert_valid(schema, request)
-    system = f"{{{envelopes.SYSTEM}}}"
+    system = f"{{{namespaces.SYSTEM}}}"
     start_el = request.find(f"{T}request/{T}StartDate")
     # DateTime is the UTC instant, OffsetMinutes the caller's offset (as .NET serialises DateTimeOffset).
     assert start_el.findtext(f"{system}DateTime") == "2023-12-31T23:30:00Z"
@@ -164,7 +164,7 @@ def test_modified_search_request_writes_wcf_date_time_offsets(schema: etree.XMLS
 
 
 def test_modified_search_without_end_omits_end_date(schema: etree.XMLSchema) -> None:
-    request = envelopes.modified_search_request(
+    request = requests.modified_search_request(
         dt.datetime(2024, 1, 1, tzinfo=dt.UTC), None, ["Unit"], page_number=1, page_size=10
     )
     _assert_valid(schema, request)
@@ -172,7 +172,7 @@ def test_modified_search_without_end_omits_end_date(schema: etree.XMLSchema) -> 
 
 
 def test_deleted_search_and_server_time_requests_validate(schema: etree.XMLSchema) -> None:
-    deleted = envelopes.deleted_search_request(
+    deleted = requests.deleted_search_request(
         dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 3, 1, tzinfo=AEST), page_number=2, page_size=25
     )
     _assert_valid(schema, deleted)
@@ -182,20 +182,20 @@ def test_deleted_search_and_server_time_requests_validate(schema: etree.XMLSchem
         "EndDate",
         "StartDate",
     ]
-    _assert_valid(schema, envelopes.server_time_request())
+    _assert_valid(schema, requests.server_time_request())
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: envelopes.modified_search_request(dt.datetime(2024, 1, 1), None, ["Unit"], page_number=1, page_size=1),
-        lambda: envelopes.deleted_search_request(dt.datetime(2024, 1, 1), None, page_number=1, page_size=1),
-        lambda: envelopes.deleted_search_request(
+        lambda: requests.modified_search_request(dt.datetime(2024, 1, 1), None, ["Unit"], page_number=1, page_size=1),
+        lambda: requests.deleted_search_request(dt.datetime(2024, 1, 1), None, page_number=1, page_size=1),
+        lambda: requests.deleted_search_request(
             dt.datetime(2024, 2, 1, tzinfo=dt.UTC), dt.datetime(2024, 1, 1, tzinfo=dt.UTC), page_number=1, page_size=1
         ),
-        lambda: envelopes.search_request(["Units"], page_number=1, page_size=1),
-        lambda: envelopes.search_request([], page_number=1, page_size=1),
-        lambda: envelopes.get_details_request("  "),
+        lambda: requests.search_request(["Units"], page_number=1, page_size=1),
+        lambda: requests.search_request([], page_number=1, page_size=1),
+        lambda: requests.get_details_request("  "),
     ],
     ids=["naive-start", "naive-deleted", "end-before-start", "unknown-type", "no-type", "blank-code"],
 )
@@ -208,10 +208,10 @@ def test_bad_arguments_are_refused_before_sending(call: object) -> None:
 
 
 def test_envelope_has_a_password_text_username_token_and_no_timestamp() -> None:
-    data = envelopes.envelope(envelopes.server_time_request(), "WebService.Read", SecretStr("s3cret"))
+    data = requests.envelope(requests.server_time_request(), "WebService.Read", SecretStr("s3cret"))
     root = etree.fromstring(data)
-    s = f"{{{envelopes.SOAP_ENV}}}"
-    o = f"{{{envelopes.WSSE}}}"
+    s = f"{{{namespaces.SOAP_ENV}}}"
+    o = f"{{{namespaces.WSSE}}}"
     assert root.tag == f"{s}Envelope"
     security = root.find(f"{s}Header/{o}Security")
     assert security.get(f"{s}mustUnderstand") == "1"
@@ -226,9 +226,9 @@ def test_envelope_has_a_password_text_username_token_and_no_timestamp() -> None:
 
 def test_markup_in_values_stays_text() -> None:
     hostile = "</Code><InformationRequest/><Code>"
-    data = envelopes.envelope(envelopes.get_details_request(hostile), "a&b", SecretStr("<p>&\"'"))
+    data = requests.envelope(requests.get_details_request(hostile), "a&b", SecretStr("<p>&\"'"))
     root = etree.fromstring(data)
-    o = f"{{{envelopes.WSSE}}}"
+    o = f"{{{namespaces.WSSE}}}"
     assert root.findtext(f".//{o}Password") == "<p>&\"'"
     assert root.findtext(f".//{o}Username") == "a&b"
     assert root.findtext(f".//{T}Code") == hostile
@@ -242,7 +242,7 @@ def test_soap_actions_are_those_of_the_real_wsdl_binding(wsdl: etree._ElementTre
         op.get("name"): op.find("soap:operation", ns).get("soapAction") for op in binding.findall("w:operation", ns)
     }
     for operation in ("GetDetails", "GetServerTime", "Search", "SearchByModifiedDate", "SearchDeletedByDeletedDate"):
-        assert envelopes.soap_action(operation) == f'"{actions[operation]}"'
+        assert requests.soap_action(operation) == f'"{actions[operation]}"'
 
 
 def test_production_endpoint_is_the_wsdl_soap_address(wsdl: etree._ElementTree) -> None:

@@ -29,7 +29,7 @@ from skillstream_tga_ingest.client import (
     TgaTransportError,
     TgaValidationFault,
 )
-from skillstream_tga_ingest.client.envelopes import SOAP_ENV, TGA, WSSE
+from skillstream_tga_ingest.client.namespaces import SOAP_ENV, TGA, WSSE
 
 S = f"{{{SOAP_ENV}}}"
 T = f"{{{TGA}}}"

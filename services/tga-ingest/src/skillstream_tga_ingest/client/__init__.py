@@ -1,8 +1,10 @@
 """TGA client: the real ``TrainingComponentService`` SOAP 1.1 web services and release file downloads.
 
-``TgaClient`` (``client.py``) speaks the operations; ``envelopes.py`` builds and reads the envelopes (real
-WSDL/XSDs in ``real-data/tga/wsdl/``, TGA-FORMAT.md §1); ``files.py`` picks the release and file to download;
-``errors.py`` draws the exception tree; ``settings.py`` reads ``TGA_*`` from the environment.
+``TgaClient`` (``client.py``) speaks the operations and pages; ``transport.py`` sends them politely (limits,
+retries, size cap); ``requests.py`` builds the envelopes and ``replies.py`` reads them (real WSDL/XSDs in
+``real-data/tga/wsdl/``, TGA-FORMAT.md §1), with ``values.py`` reading single XSD values and ``namespaces.py``
+naming the namespaces; ``files.py`` picks the release and file to download; ``errors.py`` draws the exception
+tree; ``settings.py`` reads ``TGA_*`` from the environment.
 """
 
 from __future__ import annotations

@@ -1,58 +1,51 @@
 """``TgaClient``: the TrainingComponentService operations and release file downloads, politely.
 
-- Politeness: at most ``max_concurrency`` requests in flight (``asyncio.Semaphore``) and at most
-  ``requests_per_second`` started per second (``aiolimiter.AsyncLimiter``, spaced evenly: TGA publishes no rate
-  limit and third-party notes suggest ~250 ms between calls, TGA-FORMAT.md §1.4).
-- Retries (``stamina``, exponential backoff with jitter, ``retry_*`` settings): HTTP 5xx without a SOAP fault,
-  429 (waiting ``Retry-After`` when sent), connect/read errors, timeouts, unreadable or truncated bodies.
-  SOAP faults (validation, security, others) are answers, never retried.
+- Politeness, retries and the streamed size cap are ``transport.py``'s: at most ``max_concurrency`` requests in
+  flight and ``requests_per_second`` started, transient failures (5xx, 429, network, timeouts, truncated
+  bodies) retried with backoff; SOAP faults are answers, never retried.
 - Paging (TGA-FORMAT.md §1.4): from page 1 until ``ceil(Count / PageSize)`` pages, an empty or short page, or
   ``max_pages``. A reply over ``max_reply_bytes`` (the body is streamed and reading stops at the limit) or a WCF
   "maximum message size quota" fault halves the page size down to ``min_page_size`` (duyen0629's client) and
   resumes at the first row not yet yielded, so no row is skipped or repeated.
-- Logs are structlog lines bound to ``operation`` and ``code``; the envelope (which holds the password) is never
-  logged.
+- Envelopes are built by ``requests.py`` and read by ``replies.py``. Logs are structlog lines bound to
+  ``operation`` and ``code``; the envelope (which holds the password) is never logged.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Generic, NamedTuple, Self, TypeVar
 
 import httpx
-import stamina
 import structlog
-from aiolimiter import AsyncLimiter
 from lxml import etree
 
-from skillstream_tga_ingest.client import envelopes
-from skillstream_tga_ingest.client.errors import (
-    TgaAuthError,
-    TgaError,
-    TgaFileError,
-    TgaMessageTooLarge,
-    TgaTransportError,
-)
+from skillstream_tga_ingest.client.errors import TgaError, TgaFileError, TgaMessageTooLarge, TgaTransportError
 from skillstream_tga_ingest.client.files import file_url_path
 from skillstream_tga_ingest.client.models import ComponentDetails, ComponentSummary, DeletedComponent, SearchPage
+from skillstream_tga_ingest.client.replies import (
+    read_deleted,
+    read_details,
+    read_reply,
+    read_search_result,
+    read_server_time,
+)
+from skillstream_tga_ingest.client.requests import (
+    CONTENT_TYPE,
+    deleted_search_request,
+    envelope,
+    get_details_request,
+    modified_search_request,
+    search_request,
+    server_time_request,
+    soap_action,
+)
 from skillstream_tga_ingest.client.settings import TgaSettings
+from skillstream_tga_ingest.client.transport import PoliteHttp, raise_for_status
 
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
-
-
-class _OverLimit(Exception):
-    def __init__(self, received: int) -> None:
-        self.received = received
-
-
-class _Reply(NamedTuple):
-    status: int
-    body: bytes
-    headers: httpx.Headers
-    declared: int | None  # Content-Length of an unencoded body
 
 
 class _Chunk(NamedTuple, Generic[T]):
@@ -62,11 +55,6 @@ class _Chunk(NamedTuple, Generic[T]):
     page_size: int | None
     total: int | None
     rows: list[T]
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("Retry-After", "").strip()
-    return float(value) if value.replace(".", "", 1).isdigit() else None  # HTTP-date form: use our backoff
 
 
 class TgaClient:
@@ -79,13 +67,7 @@ class TgaClient:
 
     def __init__(self, settings: TgaSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(settings.timeout_seconds),
-            headers={"User-Agent": "skillstream-tga-ingest"},
-        )
-        self._slots = asyncio.Semaphore(settings.max_concurrency)
-        self._rate = AsyncLimiter(1, 1.0 / settings.requests_per_second)
+        self._http = PoliteHttp(settings, transport)
 
     def __repr__(self) -> str:
         return f"TgaClient(environment={self._settings.environment!r}, endpoint={self._settings.service_url!r})"
@@ -125,7 +107,7 @@ class TgaClient:
         wanted = list(types)
 
         def build(page_number: int, size: int) -> etree._Element:
-            return envelopes.search_request(
+            return search_request(
                 wanted,
                 page_number=page_number,
                 page_size=size,
@@ -153,7 +135,7 @@ class TgaClient:
         wanted = list(types)
 
         def build(page_number: int, size: int) -> etree._Element:
-            return envelopes.modified_search_request(start, end, wanted, page_number=page_number, page_size=size)
+            return modified_search_request(start, end, wanted, page_number=page_number, page_size=size)
 
         build(1, 1)
         async for page in self._search_pages("SearchByModifiedDate", build, page_size):
@@ -167,13 +149,13 @@ class TgaClient:
             ValueError: naive datetimes.
             TgaError: as the module docstring says.
         """
-        envelopes.deleted_search_request(start, end, page_number=1, page_size=1)
+        deleted_search_request(start, end, page_number=1, page_size=1)
 
         def build(page_number: int, size: int) -> etree._Element:
-            return envelopes.deleted_search_request(start, end, page_number=page_number, page_size=size)
+            return deleted_search_request(start, end, page_number=page_number, page_size=size)
 
         def read(response: etree._Element) -> _Chunk[DeletedComponent]:
-            return _Chunk(None, None, None, envelopes.read_deleted(response))
+            return _Chunk(None, None, None, read_deleted(response))
 
         deleted: list[DeletedComponent] = []
         async for chunk in self._pages("SearchDeletedByDeletedDate", build, read, None):
@@ -199,7 +181,7 @@ class TgaClient:
             TgaError: as the module docstring says.
         """
         code = code.strip()
-        request = envelopes.get_details_request(
+        request = get_details_request(
             code,
             releases=releases,
             files=files,
@@ -209,12 +191,12 @@ class TgaClient:
             mappings=mappings,
         )
         response = await self._soap("GetDetails", request, component=code)
-        return self._read(lambda r: envelopes.read_details(r, code=code), response, "GetDetails", code)
+        return self._read(lambda r: read_details(r, code=code), response, "GetDetails", code)
 
     async def get_server_time(self) -> dt.datetime:
         """``GetServerTime`` as an aware UTC datetime (the upper bound of an incremental sync window)."""
-        response = await self._soap("GetServerTime", envelopes.server_time_request(), component=None)
-        return self._read(envelopes.read_server_time, response, "GetServerTime", None)
+        response = await self._soap("GetServerTime", server_time_request(), component=None)
+        return self._read(read_server_time, response, "GetServerTime", None)
 
     async def download_file(self, relative_path: str, *, expected_size: int | None = None) -> bytes:
         """The bytes of a release file (``ReleaseFile.RelativePath``), exactly as served (a BOM included), from
@@ -230,20 +212,7 @@ class TgaClient:
             url = f"{self._settings.files_url}/TrainingComponentFiles/{file_url_path(relative_path)}"
         except ValueError as exc:
             raise TgaFileError(str(exc), component=relative_path) from exc
-        limit = self._settings.max_file_bytes
-        if expected_size is not None and expected_size > limit:
-            raise TgaFileError(
-                f"declared size {expected_size} B is over max_file_bytes {limit}", component=relative_path
-            )
-
-        async def once() -> bytes:
-            reply = await self._exchange("GET", url, "download", relative_path, limit, follow_redirects=True)
-            if reply.status == 200:
-                return self._check_file(reply, relative_path, expected_size)
-            self._raise_for_status(reply, "download", relative_path)
-            raise TgaFileError(f"HTTP {reply.status}", component=relative_path)
-
-        return await self._retrying(once)
+        return await self._http.download(url, relative_path, expected_size=expected_size)
 
     # --- paging -----------------------------------------------------------------------------------------------
 
@@ -251,7 +220,7 @@ class TgaClient:
         self, operation: str, build: Callable[[int, int], etree._Element], page_size: int | None
     ) -> AsyncIterator[SearchPage]:
         def read(response: etree._Element) -> _Chunk[ComponentSummary]:
-            reply = envelopes.read_search_result(response, operation)
+            reply = read_search_result(response, operation)
             return _Chunk(reply.page_number, reply.page_size, reply.total, reply.results)
 
         seen = 0
@@ -309,27 +278,27 @@ class TgaClient:
 
     async def _soap(self, operation: str, request: etree._Element, *, component: str | None) -> etree._Element:
         username, password = self._settings.credentials
-        content = envelopes.envelope(request, username, password)
-        headers = {"Content-Type": envelopes.CONTENT_TYPE, "SOAPAction": envelopes.soap_action(operation)}
+        content = envelope(request, username, password)
+        headers = {"Content-Type": CONTENT_TYPE, "SOAPAction": soap_action(operation)}
         limit = self._settings.max_reply_bytes
 
         async def once() -> etree._Element:
-            reply = await self._exchange(
+            reply = await self._http.exchange(
                 "POST", self._settings.service_url, operation, component, limit, content=content, headers=headers
             )
             if reply.status == 200:
-                return envelopes.read_reply(reply.body, operation=operation, component=component)
+                return read_reply(reply.body, operation=operation, component=component)
             if reply.status == 500 and reply.body.lstrip().startswith(b"<"):
                 try:  # WCF answers faults with HTTP 500 and a SOAP envelope
-                    return envelopes.read_reply(reply.body, operation=operation, component=component)
+                    return read_reply(reply.body, operation=operation, component=component)
                 except TgaTransportError:
                     pass  # not a SOAP reply: an HTTP 500 like any other
-            self._raise_for_status(reply, operation, component)
+            raise_for_status(reply, operation, component)
             raise TgaTransportError(
                 f"HTTP {reply.status}", operation=operation, component=component, status=reply.status
             )
 
-        return await self._retrying(once)
+        return await self._http.retrying(once)
 
     @staticmethod
     def _read(
@@ -339,121 +308,6 @@ class TgaClient:
             return reader(response)
         except ValueError as exc:  # a malformed number or date in an otherwise valid envelope
             raise TgaTransportError(f"unreadable reply ({exc})", operation=operation, component=component) from exc
-
-    # --- HTTP -------------------------------------------------------------------------------------------------
-
-    async def _retrying(self, once: Callable[[], Awaitable[T]]) -> T:
-        s = self._settings
-        attempts = 0
-        try:
-            async for attempt in stamina.retry_context(
-                on=self._retry_hook,
-                attempts=s.retry_attempts,
-                timeout=None,
-                wait_initial=s.retry_initial_delay,
-                wait_max=s.retry_max_delay,
-                wait_jitter=s.retry_initial_delay,
-            ):
-                with attempt:
-                    attempts += 1
-                    return await once()
-        except TgaError as exc:
-            exc.attempts = attempts
-            raise
-        raise AssertionError("stamina ended without a result or an error")  # pragma: no cover
-
-    def _retry_hook(self, exc: Exception) -> bool | float:
-        if not isinstance(exc, TgaError) or not exc.transient:
-            return False
-        _log.warning("tga request failed (transient)", operation=exc.operation, code=exc.component, why=exc.reason)
-        if isinstance(exc, TgaTransportError) and exc.retry_after is not None:
-            return min(exc.retry_after, self._settings.retry_after_max)
-        return True
-
-    async def _exchange(
-        self,
-        method: str,
-        url: str,
-        operation: str,
-        component: str | None,
-        limit: int,
-        *,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        follow_redirects: bool = False,
-    ) -> _Reply:
-        """One request with the body streamed up to ``limit`` bytes, inside the concurrency and rate limits."""
-        log = _log.bind(operation=operation, code=component)
-        async with self._slots, self._rate:
-            try:
-                async with self._http.stream(
-                    method, url, content=content, headers=headers, follow_redirects=follow_redirects
-                ) as response:
-                    raw_length = response.headers.get("Content-Length", "")
-                    declared = int(raw_length) if raw_length.isdigit() else None
-                    if declared is not None and declared > limit and response.status_code == 200:
-                        raise _OverLimit(declared)
-                    body = bytearray()
-                    async for piece in response.aiter_bytes():
-                        body += piece
-                        if len(body) > limit:
-                            raise _OverLimit(len(body))
-                    if response.headers.get("Content-Encoding", "identity") != "identity":
-                        declared = None  # Content-Length counts encoded bytes; h11 checks those itself
-                    reply = _Reply(response.status_code, bytes(body), response.headers, declared)
-            except _OverLimit as exc:
-                if operation == "download":
-                    raise TgaFileError(f"file over max_file_bytes {limit}", component=component) from None
-                reason = f"reply over max_reply_bytes {limit}"
-                raise TgaMessageTooLarge(
-                    reason, operation=operation, component=component, limit=limit, received=exc.received
-                ) from None
-            except httpx.TimeoutException as exc:
-                reason = f"timed out ({type(exc).__name__})"
-                raise TgaTransportError(reason, operation=operation, component=component, transient=True) from exc
-            except httpx.RemoteProtocolError as exc:
-                if operation == "download":
-                    raise TgaFileError(f"truncated ({exc})", component=component, transient=True) from exc
-                reason = f"connection broke ({exc})"
-                raise TgaTransportError(reason, operation=operation, component=component, transient=True) from exc
-            except httpx.TransportError as exc:
-                reason = f"network error {type(exc).__name__} ({exc})"
-                raise TgaTransportError(reason, operation=operation, component=component, transient=True) from exc
-        log.debug("tga reply", status=reply.status, size=len(reply.body))
-        if reply.declared is not None and len(reply.body) < reply.declared:
-            reason = f"body truncated: {len(reply.body)} of {reply.declared} B (Content-Length)"
-            if operation == "download":
-                raise TgaFileError(reason, component=component, transient=True)
-            raise TgaTransportError(reason, operation=operation, component=component, transient=True)
-        return reply
-
-    @staticmethod
-    def _raise_for_status(reply: _Reply, operation: str, component: str | None) -> None:
-        status = reply.status
-        if status in {401, 403}:
-            raise TgaAuthError(f"credentials refused (HTTP {status})", operation=operation, component=component)
-        if status == 429 or status >= 500:
-            retry_after = _retry_after(reply.headers)
-            raise TgaTransportError(
-                f"HTTP {status}",
-                operation=operation,
-                component=component,
-                status=status,
-                transient=True,
-                retry_after=retry_after,
-            )
-        if status == 404 and operation == "download":
-            raise TgaFileError("not found (HTTP 404)", component=component)
-
-    @staticmethod
-    def _check_file(reply: _Reply, relative_path: str, expected_size: int | None) -> bytes:
-        size = len(reply.body)
-        if expected_size is not None and size < expected_size:
-            reason = f"truncated: {size} of {expected_size} B (ReleaseFile Size)"
-            raise TgaFileError(reason, component=relative_path, transient=True)
-        if expected_size is not None and size > expected_size:
-            raise TgaFileError(f"{size} B, ReleaseFile Size says {expected_size}", component=relative_path)
-        return reply.body
 
 
 __all__ = ["TgaClient"]
