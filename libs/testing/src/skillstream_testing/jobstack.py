@@ -52,21 +52,28 @@ class JobStack:
     async def wait_job(
         self, client: httpx.AsyncClient, job_id: str, until: Callable[[dict[str, Any]], bool], within: float = 60
     ) -> dict[str, Any]:
-        """Poll ``GET /api/jobs/{id}`` until ``until(detail)`` holds; returns the detail.
+        """Poll ``GET /api/jobs/{id}`` until ``until(detail)`` holds; see :func:`poll_job`."""
+        return await poll_job(client, job_id, until, within)
 
-        Raises:
-            TimeoutError: it did not hold within ``within`` seconds (the message has the last detail).
-        """
-        deadline = time.monotonic() + within
-        detail: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            r = await client.get(f"/api/jobs/{job_id}")
-            if r.status_code == 200:
-                detail = r.json()
-                if until(detail):
-                    return detail
-            await asyncio.sleep(0.2)
-        raise TimeoutError(f"job {job_id} did not reach the state in {within}s; last: {detail}")
+
+async def poll_job(
+    client: httpx.AsyncClient, job_id: str, until: Callable[[dict[str, Any]], bool], within: float
+) -> dict[str, Any]:
+    """Poll the gateway's ``GET /api/jobs/{id}`` until ``until(detail)`` holds; returns the detail.
+
+    Raises:
+        TimeoutError: it did not hold within ``within`` seconds (the message has the last detail).
+    """
+    deadline = time.monotonic() + within
+    detail: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        r = await client.get(f"/api/jobs/{job_id}")
+        if r.status_code == 200:
+            detail = r.json()
+            if until(detail):
+                return detail
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"job {job_id} did not reach the state in {within}s; last: {detail}")
 
 
 async def terminal_reports(stack: JobStack, job_id: str) -> dict[str, int]:
@@ -148,4 +155,4 @@ async def job_stack(
         await nc.close()
 
 
-__all__ = ["JobStack", "job_ended", "job_stack", "start_worker", "terminal_reports"]
+__all__ = ["JobStack", "job_ended", "job_stack", "poll_job", "start_worker", "terminal_reports"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from skillstream_runtime.tokens import mint_token
+from skillstream_testing.jobstack import job_ended, poll_job
 from skillstream_testing.services import ServiceProcess
 
 SERVICE_PATH = "/Deewr.Tga.WebServices/TrainingComponentService.svc/Training"
@@ -83,22 +83,8 @@ class TgaStack:
         within: float = 120,
     ) -> dict[str, Any]:
         """Poll ``GET /api/jobs/{id}`` until ``until(detail)`` holds (default: the job and its progress
-        ended); returns the detail.
-
-        Raises:
-            TimeoutError: it did not hold within ``within`` seconds (the message has the last detail).
-        """
-        until = until or _ended
-        deadline = time.monotonic() + within
-        detail: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            r = await client.get(f"/api/jobs/{job_id}")
-            if r.status_code == 200:
-                detail = r.json()
-                if until(detail):
-                    return detail
-            await asyncio.sleep(0.2)
-        raise TimeoutError(f"job {job_id} did not reach the state in {within}s; last: {detail}")
+        ended); see :func:`~skillstream_testing.jobstack.poll_job`."""
+        return await poll_job(client, job_id, until or job_ended, within)
 
     async def run_job(
         self, client: httpx.AsyncClient, kind: str, parameters: dict[str, Any], within: float = 120
@@ -107,13 +93,6 @@ class TgaStack:
         r = await client.post("/api/jobs", json={"kind": kind, "parameters": parameters})
         assert r.status_code in (200, 201), r.text
         return await self.wait_job(client, r.json()["job"]["job_id"], within=within)
-
-
-def _ended(detail: dict[str, Any]) -> bool:
-    return (
-        detail["job"]["status"] in ("completed", "failed", "cancelled")
-        and detail["progress"]["status"] == detail["job"]["status"]
-    )
 
 
 @contextlib.asynccontextmanager
