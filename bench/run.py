@@ -230,7 +230,7 @@ async def main(events: int, replay_events: int, only: set[str], sse_clients: int
     if "tga-download" in only:
         m = await bench_download()
         console.print(
-            f"TGA full-catalogue download ({m['packages']} packages, listed {m['listed']}): {m['status']}, "
+            f"TGA full-catalogue download (listed {m['listed']}): "
             f"{m['components']:,} components ({m['units_parsed']} units parsed, {m['failed']} failed) in "
             f"{m['seconds']:.1f} s = {m['per_second']:,.0f} components/s; tga-ingest RSS {m['start_rss_mib']:.0f} → "
             f"peak {m['peak_rss_mib']:.0f} MiB"
