@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from skillstream_contracts.events import Event
 from skillstream_contracts.jobs import ItemOutcome, JobPhase
 from skillstream_contracts.streams import TGA
 from skillstream_contracts.tga import (
@@ -174,7 +175,7 @@ class DownloadRun:
     async def _report(
         self,
         item: Item,
-        events: list,  # type: ignore[type-arg]
+        events: list[Event],
         outcome: ItemOutcome,
         *,
         expected: int | None,
@@ -209,10 +210,10 @@ class DownloadRun:
             return last
         return None
 
-    def _account(self, item: Item, event: object) -> None:
+    def _account(self, item: Item, event: Event) -> None:
         if isinstance(event, PackageDownloaded):
             self.expanded.extend(Item(t, c, item.code) for t, c in package_components(event))
-        self.counts.update(counts_of(event))  # type: ignore[arg-type]
+        self.counts.update(counts_of(event))
 
 
 def _finished_in(history: list[RecordedEvent], job_id: str, key: str) -> RecordedEvent | None:
