@@ -122,6 +122,29 @@ class FoundationSkill(msgspec.Struct, frozen=True, kw_only=True):
     description: str
 
 
+class UnitContent(msgspec.Struct, frozen=True, kw_only=True):
+    """What a unit of competency's document states, as parsed (TGA-FORMAT.md §2): shared by the
+    ``UnitDownloaded`` event, the parser's result and the query reply, so the three never drift apart.
+
+    Pre-2012 units fill ``critical_aspects`` (Evidence Guide), ``required_skills`` and ``required_knowledge``;
+    2012 units fill ``performance_evidence``, ``knowledge_evidence``, ``assessment_conditions`` (Assessment
+    Requirements book) and ``foundation_skills``. ``prerequisites`` are unit codes.
+    """
+
+    application: str = ""
+    competency_field: str | None = None
+    prerequisites: list[str] = msgspec.field(default_factory=list)
+    elements: list[Element] = msgspec.field(default_factory=list)
+    critical_aspects: list[str] = msgspec.field(default_factory=list)
+    required_skills: list[str] = msgspec.field(default_factory=list)
+    required_knowledge: list[str] = msgspec.field(default_factory=list)
+    performance_evidence: list[str] = msgspec.field(default_factory=list)
+    knowledge_evidence: list[str] = msgspec.field(default_factory=list)
+    assessment_conditions: list[str] = msgspec.field(default_factory=list)
+    foundation_skills: list[FoundationSkill] = msgspec.field(default_factory=list)
+    range_statement: list[str] = msgspec.field(default_factory=list)
+
+
 # --- events (stream TGA) ---------------------------------------------------------------------------
 
 
@@ -201,13 +224,9 @@ class SkillSetDownloaded(Event, frozen=True, kw_only=True, tag="tga.SkillSetDown
     source: SourceFile | None = None
 
 
-class UnitDownloaded(Event, frozen=True, kw_only=True, tag="tga.UnitDownloaded"):
-    """A unit of competency was downloaded and parsed, in Book ``ContentsNodes`` order, de-duplicated.
-
-    Pre-2012 units fill ``critical_aspects`` (Evidence Guide), ``required_skills`` and
-    ``required_knowledge``; 2012 units fill ``performance_evidence``, ``knowledge_evidence``,
-    ``assessment_conditions`` (Assessment Requirements book) and ``foundation_skills``. ``prerequisites``
-    are unit codes. A re-parse of the kept XML appends another ``UnitDownloaded`` with the same
+class UnitDownloaded(Event, UnitContent, frozen=True, kw_only=True, tag="tga.UnitDownloaded"):
+    """A unit of competency was downloaded and parsed, in Book ``ContentsNodes`` order, de-duplicated; the
+    parsed fields are those of :class:`UnitContent`. A re-parse of the kept XML appends another ``UnitDownloaded`` with the same
     ``source`` and a higher ``parser_version``.
     """
 
@@ -219,18 +238,6 @@ class UnitDownloaded(Event, frozen=True, kw_only=True, tag="tga.UnitDownloaded")
     format: UnitFormat
     source: SourceFile
     parser_version: int = 1
-    application: str = ""
-    competency_field: str | None = None
-    prerequisites: list[str] = msgspec.field(default_factory=list)
-    elements: list[Element] = msgspec.field(default_factory=list)
-    critical_aspects: list[str] = msgspec.field(default_factory=list)
-    required_skills: list[str] = msgspec.field(default_factory=list)
-    required_knowledge: list[str] = msgspec.field(default_factory=list)
-    performance_evidence: list[str] = msgspec.field(default_factory=list)
-    knowledge_evidence: list[str] = msgspec.field(default_factory=list)
-    assessment_conditions: list[str] = msgspec.field(default_factory=list)
-    foundation_skills: list[FoundationSkill] = msgspec.field(default_factory=list)
-    range_statement: list[str] = msgspec.field(default_factory=list)
 
 
 class UnitParseFailed(Event, frozen=True, kw_only=True, tag="tga.UnitParseFailed"):
@@ -373,6 +380,7 @@ __all__ = [
     "SkillSetDownloaded",
     "SourceFile",
     "SyncCompleted",
+    "UnitContent",
     "UnitDownloaded",
     "UnitFormat",
     "UnitParseFailed",

@@ -18,9 +18,8 @@ import msgspec
 from skillstream_contracts.streams import query_subject
 from skillstream_contracts.tga import (
     ComponentType,
-    Element,
-    FoundationSkill,
     ParseFailure,
+    UnitContent,
     UnitFormat,
     UsageRecommendation,
 )
@@ -122,7 +121,7 @@ class SourceRef(msgspec.Struct, frozen=True, kw_only=True):
     size: int
 
 
-class UnitDetail(msgspec.Struct, kw_only=True):
+class UnitDetail(UnitContent, frozen=True, kw_only=True):
     """Everything known about one unit of competency (the "comprehensive" view, seed 000 Phase 3)."""
 
     code: str
@@ -131,18 +130,6 @@ class UnitDetail(msgspec.Struct, kw_only=True):
     training_package: str
     usage_recommendation: UsageRecommendation
     format: UnitFormat
-    application: str = ""
-    competency_field: str | None = None
-    prerequisites: list[str] = msgspec.field(default_factory=list)
-    elements: list[Element] = msgspec.field(default_factory=list)
-    critical_aspects: list[str] = msgspec.field(default_factory=list)
-    required_skills: list[str] = msgspec.field(default_factory=list)
-    required_knowledge: list[str] = msgspec.field(default_factory=list)
-    performance_evidence: list[str] = msgspec.field(default_factory=list)
-    knowledge_evidence: list[str] = msgspec.field(default_factory=list)
-    assessment_conditions: list[str] = msgspec.field(default_factory=list)
-    foundation_skills: list[FoundationSkill] = msgspec.field(default_factory=list)
-    range_statement: list[str] = msgspec.field(default_factory=list)
     source: SourceRef | None = None
     parser_version: int = 1
     downloaded_at: dt.datetime | None = None

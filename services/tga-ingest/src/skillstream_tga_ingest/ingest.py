@@ -39,6 +39,7 @@ from skillstream_contracts.tga import (
     QualificationDownloaded,
     SkillSetDownloaded,
     SourceFile,
+    UnitContent,
     UnitDownloaded,
     UnitParseFailed,
     UsageRecommendation,
@@ -238,6 +239,7 @@ def _package(details: ComponentDetails) -> Download:
 
 
 def _unit_event(parsed: ParsedUnit, package: str, usage: UsageRecommendation, source: SourceFile) -> UnitDownloaded:
+    content = {f: getattr(parsed, f) for f in UnitContent.__struct_fields__}
     return UnitDownloaded(
         code=parsed.code,
         title=parsed.title,
@@ -247,18 +249,7 @@ def _unit_event(parsed: ParsedUnit, package: str, usage: UsageRecommendation, so
         format=parsed.format,
         source=source,
         parser_version=PARSER_VERSION,
-        application=parsed.application,
-        competency_field=parsed.competency_field,
-        prerequisites=parsed.prerequisites,
-        elements=parsed.elements,
-        critical_aspects=parsed.critical_aspects,
-        required_skills=parsed.required_skills,
-        required_knowledge=parsed.required_knowledge,
-        performance_evidence=parsed.performance_evidence,
-        knowledge_evidence=parsed.knowledge_evidence,
-        assessment_conditions=parsed.assessment_conditions,
-        foundation_skills=parsed.foundation_skills,
-        range_statement=parsed.range_statement,
+        **content,
     )
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import msgspec
 
-from skillstream_contracts.tga import Element, FoundationSkill, ParseFailure, UnitFormat, UsageRecommendation
+from skillstream_contracts.tga import ParseFailure, UnitContent, UnitFormat, UsageRecommendation
 
 PARSER_VERSION = 1
 """Bumped when a parser fix changes what is extracted; ``skillstream tga reparse`` re-parses kept XML
 whose events carry a lower ``parser_version``."""
 
 
-class ParsedUnit(msgspec.Struct, frozen=True, kw_only=True):
+class ParsedUnit(UnitContent, frozen=True, kw_only=True):
     """A unit of competency as its AuthorIT file states it (Book variables + topics)."""
 
     code: str
@@ -24,18 +24,6 @@ class ParsedUnit(msgspec.Struct, frozen=True, kw_only=True):
     release: str
     format: UnitFormat
     usage_recommendation: UsageRecommendation = UsageRecommendation.UNKNOWN
-    application: str = ""
-    competency_field: str | None = None
-    prerequisites: list[str] = msgspec.field(default_factory=list)
-    elements: list[Element] = msgspec.field(default_factory=list)
-    critical_aspects: list[str] = msgspec.field(default_factory=list)
-    required_skills: list[str] = msgspec.field(default_factory=list)
-    required_knowledge: list[str] = msgspec.field(default_factory=list)
-    performance_evidence: list[str] = msgspec.field(default_factory=list)
-    knowledge_evidence: list[str] = msgspec.field(default_factory=list)
-    assessment_conditions: list[str] = msgspec.field(default_factory=list)
-    foundation_skills: list[FoundationSkill] = msgspec.field(default_factory=list)
-    range_statement: list[str] = msgspec.field(default_factory=list)
 
 
 class ParsedQualification(msgspec.Struct, frozen=True, kw_only=True):
