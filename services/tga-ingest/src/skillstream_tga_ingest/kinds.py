@@ -157,9 +157,8 @@ def handlers(deps: Deps) -> dict[str, Handler]:
     def download(kind: str, ctype: ComponentType) -> Handler:
         async def run(job: JobContext) -> None:
             if job.dispatch.only_items:
-                items = [parse_item_key(k) for k in job.dispatch.only_items]
-                group = {i.code: i.code for i in items if i.ctype is ComponentType.TRAINING_PACKAGE}
-                items = [Item(i.ctype, i.code, group.get(i.code, _group_of(i, kind))) for i in items]
+                by_package = kind == KIND_DOWNLOAD_PACKAGES
+                items = [parse_item_key(k, by_package=by_package) for k in job.dispatch.only_items]
             else:
                 items = items_for(ctype, job.dispatch.parameters.get("codes") or [])
             if not items:
@@ -192,10 +191,6 @@ def handlers(deps: Deps) -> dict[str, Handler]:
     }
 
 
-def _group_of(item: Item, kind: str) -> str:
-    return item.ctype.value if kind != KIND_DOWNLOAD_PACKAGES else item.code[:3]
-
-
 async def _reparse(job: JobContext, downloader: ComponentDownloader, raw: RawStore, item: Item) -> Download:
     history = await job.store.load(TGA, item.subject)
     last = next(
@@ -225,7 +220,7 @@ async def refresh_catalogue(job: JobContext, deps: Deps) -> None:
     ``CatalogueRefreshed`` events of at most :data:`CATALOGUE_PAGE` entries on ``tga.catalogue.<type>``."""
     raw_types = job.dispatch.parameters.get("component_types") or [t.value for t in ComponentType]
     types = [ComponentType(t) for t in dict.fromkeys(raw_types)]
-    run = DownloadRun(job, _never, 1)
+    run = DownloadRun(job, None, 1)  # no per-item download: only the start, counts and end
     await run.start(KIND_REFRESH_CATALOGUE, len(types))
     for ctype in types:
         if job.cancel_requested:
@@ -287,10 +282,6 @@ async def sync(job: JobContext, deps: Deps, fetch: Callable[[Item], Awaitable[Do
         done = SyncCompleted(job_id=job.job_id, since=since, until=until, modified=len(items), deleted=marked)
         await job.store.append(TGA, SYNC_STATE_SUBJECT, "state", [job.new_event(done)])
     await run.end()
-
-
-async def _never(item: Item) -> Download:
-    raise AssertionError("catalogue refresh has no per-item download")
 
 
 def _entry(s: ComponentSummary, ctype: ComponentType) -> CatalogueEntry:

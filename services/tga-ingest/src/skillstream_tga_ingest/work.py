@@ -59,8 +59,17 @@ class Item:
         return TGA.aggregate_subject(self.ctype.value, self.code)
 
 
-def parse_item_key(key: str, group: str | None = None) -> Item:
-    """``"unit:BSBCMM412"`` → an :class:`Item`.
+def group_of(ctype: ComponentType, code: str, *, by_package: bool = False) -> str:
+    """The progress group of a component: a training package is its own group; in a package job a
+    component counts under its package (a retried one under its code's three-letter package), otherwise
+    under its component type."""
+    if ctype is ComponentType.TRAINING_PACKAGE:
+        return code
+    return code[:3] if by_package else ctype.value
+
+
+def parse_item_key(key: str, *, by_package: bool = False) -> Item:
+    """``"unit:BSBCMM412"`` → an :class:`Item` grouped by :func:`group_of`.
 
     Raises:
         ValueError: not ``<component type>:<code>`` with a known type.
@@ -69,7 +78,7 @@ def parse_item_key(key: str, group: str | None = None) -> Item:
     if not code:
         raise ValueError(f"not an item key: {key!r}")
     ctype = ComponentType(type_)
-    return Item(ctype, code, group or ctype.value)
+    return Item(ctype, code, group_of(ctype, code, by_package=by_package))
 
 
 def items_for(ctype: ComponentType, codes: Iterable[str]) -> list[Item]:
@@ -78,8 +87,7 @@ def items_for(ctype: ComponentType, codes: Iterable[str]) -> list[Item]:
     for raw in codes:
         code = str(raw).strip().upper()
         if code:
-            group = code if ctype is ComponentType.TRAINING_PACKAGE else ctype.value
-            out.setdefault(code, Item(ctype, code, group))
+            out.setdefault(code, Item(ctype, code, group_of(ctype, code)))
     return list(out.values())
 
 
@@ -89,9 +97,9 @@ Fetch = Callable[[Item], Awaitable[Download]]
 
 class DownloadRun:
     """One run of a download job (``job``) over ``items`` with at most ``concurrency`` in flight, each item
-    handled by ``fetch``."""
+    handled by ``fetch`` (None for a job that reports no component items, e.g. a catalogue refresh)."""
 
-    def __init__(self, job: JobContext, fetch: Fetch, concurrency: int) -> None:
+    def __init__(self, job: JobContext, fetch: Fetch | None, concurrency: int) -> None:
         self.job = job
         self.store: EventStore = job.store
         self.fetch = fetch
@@ -143,6 +151,7 @@ class DownloadRun:
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(items)) or 1)))
 
     async def run_item(self, item: Item) -> None:
+        assert self.fetch is not None, "run_items needs a fetch"
         history = await self.store.load(TGA, item.subject)
         done = _finished_in(history, self.job.job_id, item.key)
         if done is not None:
@@ -224,4 +233,4 @@ def _finished_in(history: list[RecordedEvent], job_id: str, key: str) -> Recorde
     return None
 
 
-__all__ = ["DownloadRun", "Fetch", "Item", "items_for", "parse_item_key"]
+__all__ = ["DownloadRun", "Fetch", "Item", "group_of", "items_for", "parse_item_key"]
