@@ -226,8 +226,8 @@ class SkillSetDownloaded(Event, frozen=True, kw_only=True, tag="tga.SkillSetDown
 
 class UnitDownloaded(Event, UnitContent, frozen=True, kw_only=True, tag="tga.UnitDownloaded"):
     """A unit of competency was downloaded and parsed, in Book ``ContentsNodes`` order, de-duplicated; the
-    parsed fields are those of :class:`UnitContent`. A re-parse of the kept XML appends another ``UnitDownloaded`` with the same
-    ``source`` and a higher ``parser_version``.
+    parsed fields are those of :class:`UnitContent`. A re-parse of the kept XML appends another
+    ``UnitDownloaded`` with the same ``source`` and a higher ``parser_version``.
     """
 
     code: str
