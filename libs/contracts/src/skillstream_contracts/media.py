@@ -2,7 +2,8 @@
 
 Subjects (see :mod:`skillstream_contracts.streams`)::
 
-    media.bulk.<job_id>          BulkDownloadRequested, BulkDownloadCompleted
+    media.job.<job_id>           BulkDownloadRequested, BulkDownloadPlanned, BulkDownloadCompleted,
+                                 BulkDownloadFailed (the job phases)
     media.course.<course_id>     CourseQueued, CourseCompleted
     media.segment.<segment_id>   SegmentQueued, SegmentDownloadStarted, SegmentDownloaded, SegmentSkipped,
                                  SegmentRetryScheduled, SegmentFailed
@@ -52,6 +53,28 @@ class BulkDownloadRequested(Event, frozen=True, kw_only=True, tag="media.BulkDow
     quality: VideoQuality = VideoQuality.MED
     test_mode: bool = False
     course_ids: list[int] = msgspec.field(default_factory=list)
+
+
+class BulkDownloadPlanned(Event, frozen=True, kw_only=True, tag="media.BulkDownloadPlanned"):
+    """The catalogue was read and the disk checked: ``segments`` downloadable segments in ``courses`` courses
+    will be queued. ``total_bytes`` is the catalogue's sum of the chosen quality's file sizes (None if the
+    catalogue gives no sizes); ``remaining_bytes`` is what still has to be written (files already complete
+    on disk and ``.part`` prefixes not counted); ``free_bytes`` is the storage root's free space then."""
+
+    job_id: str
+    courses: int
+    segments: int
+    total_bytes: int | None = None
+    remaining_bytes: int | None = None
+    free_bytes: int | None = None
+
+
+class BulkDownloadFailed(Event, frozen=True, kw_only=True, tag="media.BulkDownloadFailed"):
+    """The bulk download could not run at all (catalogue unreachable, not enough disk space, a crash of the
+    job handler); ``reason`` is for people. Segments already queued keep their own terminal events."""
+
+    job_id: str
+    reason: str
 
 
 class CourseQueued(Event, frozen=True, kw_only=True, tag="media.CourseQueued"):
@@ -189,6 +212,8 @@ MEDIA_EVENTS = EventRegistry(
     "media",
     [
         BulkDownloadRequested,
+        BulkDownloadPlanned,
+        BulkDownloadFailed,
         CourseQueued,
         SegmentQueued,
         SegmentDownloadStarted,
@@ -206,6 +231,8 @@ MEDIA_EVENTS = EventRegistry(
 __all__ = [
     "MEDIA_EVENTS",
     "BulkDownloadCompleted",
+    "BulkDownloadFailed",
+    "BulkDownloadPlanned",
     "BulkDownloadRequested",
     "CourseCompleted",
     "CourseQueued",
