@@ -68,6 +68,7 @@ def test_role_permissions_match_the_gateway_table() -> None:
             "jobs.view_all",
             "jobs.manage",
             "catalogue.manage",
+            "media.manage",
             "training.manage",
             "training.view_all",
             "training.view",

@@ -379,16 +379,24 @@ class JobWorker:
                 await msg.in_progress()
 
     async def _watch_cancel(self, job: JobContext) -> None:
-        """Follow the job's subject on ``JOBS`` (an ordered consumer: replays its few events, then live)."""
-        sub = await self._js.subscribe(JOBS.aggregate_subject("job", job.job_id), ordered_consumer=True)
-        try:
-            async for m in sub.messages:
-                kind = (m.headers or {}).get(Headers.EVENT_TYPE, "")
-                if kind in ("jobs.JobCancelRequested", "jobs.JobCancelled", "jobs.JobFailed"):
-                    job.cancel_event.set()
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+        await watch_cancel(self._nc, job.job_id, job.cancel_event)
+
+
+async def watch_cancel(nc: Client, job_id: str, flag: asyncio.Event) -> None:
+    """Set ``flag`` once the job is asked to stop (``JobCancelRequested``, or the orchestrator ends it as
+    cancelled or failed); runs until cancelled. Follows the job's subject on ``JOBS`` with an ordered consumer
+    (headers only: replays its few events, then live), so it sees a request made before it started."""
+    sub = await nc.jetstream().subscribe(
+        JOBS.aggregate_subject("job", job_id), ordered_consumer=True, headers_only=True
+    )
+    try:
+        async for m in sub.messages:
+            kind = (m.headers or {}).get(Headers.EVENT_TYPE, "")
+            if kind in ("jobs.JobCancelRequested", "jobs.JobCancelled", "jobs.JobFailed"):
+                flag.set()
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
 
 
 __all__ = [
@@ -401,5 +409,6 @@ __all__ = [
     "get_kind",
     "list_kinds",
     "register_kind",
+    "watch_cancel",
     "work_consumer_name",
 ]

@@ -30,6 +30,10 @@ def configure_logging(level: str = "info", fmt: str = "json", service: str | Non
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    # httpx/httpcore log every request URL at INFO: a CloudFront signed URL is a bearer credential (DESIGN.md
+    # "Secrets … never reach logs"), so their request lines are kept out of the logs.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
     if service:
         structlog.contextvars.bind_contextvars(service=service)
 

@@ -51,6 +51,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "jobs.view_all",
                 "jobs.manage",
                 "catalogue.manage",
+                "media.manage",
                 "training.manage",
                 "training.view_all",
                 "training.view",
