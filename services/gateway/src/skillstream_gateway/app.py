@@ -36,6 +36,8 @@ from skillstream_gateway.auth import Authenticator, Principal, auth_router
 from skillstream_gateway.catalogue import SCHEMA_TYPES as CATALOGUE_SCHEMA_TYPES
 from skillstream_gateway.catalogue import catalogue_router
 from skillstream_gateway.dashboard import dashboard_routes
+from skillstream_gateway.media import SCHEMA_TYPES as MEDIA_SCHEMA_TYPES
+from skillstream_gateway.media import media_router
 from skillstream_gateway.problems import BodySizeLimitMiddleware, install_problem_handlers
 from skillstream_gateway.replies import json_response, schema_ref
 from skillstream_gateway.settings import GatewaySettings
@@ -43,7 +45,7 @@ from skillstream_gateway.sse import ProgressHub, progress_events
 from skillstream_runtime.endpoints import request
 
 JOB_ID = Path(pattern=r"^[0-9a-f]{32}$", description="job id: 32 hex digits")
-_SCHEMA_TYPES = (JobView, JobDetail, JobPage, JobAccepted, JobKindList, *CATALOGUE_SCHEMA_TYPES)
+_SCHEMA_TYPES = (JobView, JobDetail, JobPage, JobAccepted, JobKindList, *CATALOGUE_SCHEMA_TYPES, *MEDIA_SCHEMA_TYPES)
 
 
 class JobRequestBody(BaseModel):
@@ -186,6 +188,7 @@ def create_app(ctx: Any, settings: GatewaySettings | None = None) -> FastAPI:
         return _stream(request_, principal, None)
 
     app.include_router(catalogue_router(nc, auth))
+    app.include_router(media_router(nc, auth))
     for route in dashboard_routes():
         app.router.routes.append(route)
     auth.install(app)

@@ -1,6 +1,6 @@
 // Skillstream dashboard: sign-in, the job list (#/jobs), a job page (#/jobs/<id>), and for callers with
 // `catalogue.manage` the TGA catalogue (#/catalogue[/<tab>][?filters]), a unit of competency (#/units/<code>)
-// and a qualification (#/qualifications/<code>).
+// and a qualification (#/qualifications/<code>); for callers with `media.manage` the media library (#/media).
 // Vanilla ES modules, no build step, nothing loaded from elsewhere. One EventSource per page.
 
 import { api, onUnauthorized } from './api.js';
@@ -9,6 +9,7 @@ import { h, replace, setAttr, setText, uid } from './dom.js';
 import { fmtDateTime } from './format.js';
 import { mountJobView } from './job-view.js';
 import { mountJobsView } from './jobs-view.js';
+import { mountMediaView } from './media-view.js';
 import { mountQualificationView } from './qualification-view.js';
 import { notice, problemBox } from './ui.js';
 import { mountUnitView } from './unit-view.js';
@@ -43,6 +44,11 @@ const ctx = {
   get canCatalogue() {
     const perms = me?.permissions;
     return Array.isArray(perms) ? perms.includes('catalogue.manage') : (me?.roles || []).includes('admin');
+  },
+  /** May use the media library routes (permission `media.manage`, only the admin role has it). */
+  get canMedia() {
+    const perms = me?.permissions;
+    return Array.isArray(perms) ? perms.includes('media.manage') : (me?.roles || []).includes('admin');
   },
   kinds() {
     if (!kindsPromise) {
@@ -105,6 +111,7 @@ const ROUTES = [
   [/^#\/catalogue(?:\/([a-z-]+))?\/?(?:\?(.*))?$/, (el, m) => mountCatalogueView(el, ctx, m[1] || '', m[2] || ''), '#/catalogue', 'Catalogue', true],
   [/^#\/units\/([^/?#]+)\/?$/, (el, m) => mountUnitView(el, ctx, decodeURIComponent(m[1])), '#/catalogue', 'Unit', false],
   [/^#\/qualifications\/([^/?#]+)\/?$/, (el, m) => mountQualificationView(el, ctx, decodeURIComponent(m[1])), '#/catalogue', 'Qualification', false],
+  [/^#\/media\/?$/, (el) => mountMediaView(el, ctx), '#/media', 'Media library', true],
 ];
 
 function route({ focus = true } = {}) {
@@ -159,6 +166,7 @@ function showApp() {
         { class: 'nav', 'aria-label': 'Main' },
         h('a', { href: '#/jobs', text: 'Jobs' }),
         ctx.canCatalogue ? h('a', { href: '#/catalogue', 'data-testid': 'nav-catalogue', text: 'Catalogue' }) : null,
+        ctx.canMedia ? h('a', { href: '#/media', 'data-testid': 'nav-media', text: 'Media library' }) : null,
       ),
       h('div', { class: 'topbar__spacer' }),
       liveEl,
