@@ -15,8 +15,11 @@ measured in the same process on the same servers (these machines are noisy; abso
 4. TGA (``bench/tga.py``): ``tga-parse``, the AuthorIT parser vs bare ``lxml.etree.fromstring`` over the real
    unit files (target ≥ 0.5×); ``tga-download``, a full-catalogue bulk download from the TGA sandbox
    (components/s, peak memory of tga-ingest).
+5. Media (``bench/media.py``): ``media-2k``, 2,000 segments from the media sandbox at concurrency 10 with a fixed
+   latency, a bulk download job vs a plain asyncio + httpx loop (target ≥ 0.8×); ``media-100k``, 100,000 small
+   segments: wall time vs the floor the cap sets (target ≤ 1.25×) and the downloader's start and peak RSS.
 
-Usage: ``python bench/run.py [append] [replay] [sse] [tga-parse] [tga-download] [--events N] …``
+Usage: ``python bench/run.py [append] [replay] [sse] [tga-parse] [tga-download] [media-2k] [media-100k] …``
 (no name: all of them)
 """
 
@@ -32,6 +35,7 @@ from typing import Any
 
 import asyncpg
 import nats
+from media import bench_media_2k, bench_media_100k
 from nats.js.api import AckPolicy, ConsumerConfig
 from rich.console import Console
 from rich.table import Table
@@ -178,7 +182,15 @@ async def bench_replay(nc: Any, pool: asyncpg.Pool, n: int) -> list[tuple[str, f
     ]
 
 
-async def main(events: int, replay_events: int, only: set[str], sse_clients: int, sse_window: float) -> None:
+async def main(
+    events: int,
+    replay_events: int,
+    only: set[str],
+    sse_clients: int,
+    sse_window: float,
+    media_latency: float = 40.0,
+    media_segments: int = 100_000,
+) -> None:
     if only & {"append", "replay"}:
         with tempfile.TemporaryDirectory() as tmp:
             server = start_nats(Path(tmp) / "nats")
@@ -235,9 +247,23 @@ async def main(events: int, replay_events: int, only: set[str], sse_clients: int
             f"{m['seconds']:.1f} s = {m['per_second']:,.0f} components/s; tga-ingest RSS {m['start_rss_mib']:.0f} → "
             f"peak {m['peak_rss_mib']:.0f} MiB"
         )
+    if "media-2k" in only:
+        table = Table("benchmark", "segments/s", "ratio vs baseline", "target", title="Media download, 2,000 segments")
+        for name, rate, ratio in await bench_media_2k(latency_ms=media_latency):
+            table.add_row(name, f"{rate:,.1f}", f"{ratio:.2f}×", "" if ratio == 1.0 else "≥ 0.80×")
+        console.print(table)
+    if "media-100k" in only:
+        m = await bench_media_100k(segments=media_segments, latency_ms=media_latency)
+        p = m["progress"]
+        console.print(
+            f"Media bulk download of {m['segments']:,} segments at {media_latency:.0f} ms latency: {m['status']}, "
+            f"{p['succeeded']:,} downloaded, {p['failed']} failed, in {m['seconds']:.1f} s; floor set by the cap "
+            f"{m['floor']:.1f} s → {m['ratio']:.2f}× (target ≤ 1.25×); media-downloader RSS "
+            f"{m['start_rss_mib']:.0f} → peak {m['peak_rss_mib']:.0f} MiB"
+        )
 
 
-BENCHMARKS = ("append", "replay", "sse", "tga-parse", "tga-download")
+BENCHMARKS = ("append", "replay", "sse", "tga-parse", "tga-download", "media-2k", "media-100k")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -248,7 +274,19 @@ if __name__ == "__main__":
     parser.add_argument("--replay-events", type=int, default=100_000, help="events in the replayed stream")
     parser.add_argument("--sse-clients", type=int, default=1000, help="concurrent SSE clients")
     parser.add_argument("--sse-window", type=float, default=15.0, help="seconds measured with every client on")
+    parser.add_argument("--media-latency", type=float, default=40.0, help="CDN latency per request, ms")
+    parser.add_argument("--media-segments", type=int, default=100_000, help="segments of the media-100k run")
     args = parser.parse_args()
     if unknown := set(args.only) - set(BENCHMARKS):
         parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
-    asyncio.run(main(args.events, args.replay_events, set(args.only or BENCHMARKS), args.sse_clients, args.sse_window))
+    asyncio.run(
+        main(
+            args.events,
+            args.replay_events,
+            set(args.only or BENCHMARKS),
+            args.sse_clients,
+            args.sse_window,
+            args.media_latency,
+            args.media_segments,
+        )
+    )
