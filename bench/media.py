@@ -100,13 +100,13 @@ async def _job(stack: MediaStack, *, sample_pid: int | None = None) -> dict[str,
     return {"seconds": seconds, "progress": detail["progress"], "status": detail["job"]["status"], "peak": peak}
 
 
-async def bench_media_2k(latency_ms: float = 40.0, rounds: int = 2) -> list[tuple[str, float, float]]:
+async def bench_media_2k(latency_ms: float = 100.0, rounds: int = 2) -> list[tuple[str, float, float]]:
     """Rows (name, segments/s, ratio vs the plain loop)."""
     with tempfile.TemporaryDirectory() as tmp:
         server, pg = start_nats(Path(tmp) / "nats"), start_postgres(Path(tmp) / "pg")
         try:
             async with media_stack(server.url, pg.dsn(), Path(tmp) / "stack") as stack:
-                await stack.set_catalogue(courses=40, segments=2000, min_bytes=16384, max_bytes=65536, seed=8)
+                await stack.set_catalogue(courses=40, segments=2260, min_bytes=16384, max_bytes=65536, seed=8)
                 await stack.set_faults(latency_ms=latency_ms)
                 keys = await _keys(stack)
                 base, ours = [], []
@@ -130,7 +130,7 @@ async def bench_media_2k(latency_ms: float = 40.0, rounds: int = 2) -> list[tupl
     ]
 
 
-async def bench_media_100k(segments: int = 100_000, latency_ms: float = 40.0) -> dict[str, Any]:
+async def bench_media_100k(segments: int = 100_000, latency_ms: float = 100.0) -> dict[str, Any]:
     """The 100,000-segment run; returns its measures."""
     with tempfile.TemporaryDirectory() as tmp:
         server, pg = start_nats(Path(tmp) / "nats"), start_postgres(Path(tmp) / "pg")

@@ -188,7 +188,7 @@ async def main(
     only: set[str],
     sse_clients: int,
     sse_window: float,
-    media_latency: float = 40.0,
+    media_latency: float = 100.0,
     media_segments: int = 100_000,
 ) -> None:
     if only & {"append", "replay"}:
@@ -274,7 +274,7 @@ if __name__ == "__main__":
     parser.add_argument("--replay-events", type=int, default=100_000, help="events in the replayed stream")
     parser.add_argument("--sse-clients", type=int, default=1000, help="concurrent SSE clients")
     parser.add_argument("--sse-window", type=float, default=15.0, help="seconds measured with every client on")
-    parser.add_argument("--media-latency", type=float, default=40.0, help="CDN latency per request, ms")
+    parser.add_argument("--media-latency", type=float, default=100.0, help="CDN latency per request, ms")
     parser.add_argument("--media-segments", type=int, default=100_000, help="segments of the media-100k run")
     args = parser.parse_args()
     if unknown := set(args.only) - set(BENCHMARKS):
