@@ -42,20 +42,13 @@ def _rss_kib(pid: int) -> int:
 
 async def _keys(stack: MediaStack) -> list[tuple[str, str]]:
     """(CDN key, relative file path) of every downloadable segment, medium quality."""
-    out: list[tuple[str, str]] = []
-    async with httpx.AsyncClient(base_url=stack.sandbox.url + "/catalogue/v1", timeout=60) as http:
-        page, pages = 1, 1
-        while page <= pages:
-            listing = (await http.get("/courses", params={"page": page, "per_page": 500})).json()
-            pages = listing["pages"]
-            for ref in listing["courses"]:
-                course = (await http.get(f"/courses/{ref['id']}")).json()
-                for channel in course["channels"]:
-                    for s in channel["segments"]:
-                        if s["video"].startswith("mp4:"):
-                            out.append((s["video"].removeprefix("mp4:") + "_med.mp4", f"{course['id']}/{s['id']}.mp4"))
-            page += 1
-    return out
+    return [
+        (s["video"].removeprefix("mp4:") + "_med.mp4", f"{course['id']}/{s['id']}.mp4")
+        for course in await stack.courses()
+        for channel in course["channels"]
+        for s in channel["segments"]
+        if s["video"].startswith("mp4:")
+    ]
 
 
 async def _baseline(stack: MediaStack, keys: list[tuple[str, str]], root: Path, lifetime: int = 7200) -> float:

@@ -19,9 +19,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest_asyncio
 from playwright.async_api import Page, expect
 
@@ -93,23 +91,16 @@ async def _library(stack: MediaStack) -> Library:
     """Every page of the sandbox's catalogue API and every course document (the numbers the page must show)."""
     downloadable: dict[int, int] = {}
     titles: dict[int, str] = {}
-    async with httpx.AsyncClient(base_url=stack.sandbox.url + "/catalogue/v1", timeout=30) as http:
-        page, pages = 1, 1
-        while page <= pages:
-            listing = (await http.get("/courses", params={"page": page, "per_page": 500})).raise_for_status().json()
-            pages = listing["pages"]
-            for ref in listing["courses"]:
-                course: dict[str, Any] = (await http.get(f"/courses/{ref['id']}")).raise_for_status().json()
-                n = sum(
-                    1
-                    for channel in course["channels"]
-                    for segment in channel["segments"]
-                    if segment["video"].startswith(VIDEO_PREFIX) and len(segment["video"]) > len(VIDEO_PREFIX)
-                )
-                if n:
-                    downloadable[course["id"]] = n
-                    titles[course["id"]] = course["title"]
-            page += 1
+    for course in await stack.courses():
+        n = sum(
+            1
+            for channel in course["channels"]
+            for segment in channel["segments"]
+            if segment["video"].startswith(VIDEO_PREFIX) and len(segment["video"]) > len(VIDEO_PREFIX)
+        )
+        if n:
+            downloadable[course["id"]] = n
+            titles[course["id"]] = course["title"]
     return Library(downloadable, titles)
 
 

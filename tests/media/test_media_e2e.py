@@ -50,21 +50,14 @@ async def _run(stack: MediaStack, within: float = 240, **parameters: Any) -> dic
 
 
 async def _catalogue(stack: MediaStack) -> dict[int, dict[str, Any]]:
-    """segment id → the catalogue's segment (with its course id), from the sandbox's catalogue API."""
-    out: dict[int, dict[str, Any]] = {}
-    async with httpx.AsyncClient(base_url=stack.sandbox.url + "/catalogue/v1", timeout=30) as http:
-        page, pages = 1, 1
-        while page <= pages:
-            listing = (await http.get("/courses", params={"page": page, "per_page": 500})).json()
-            pages = listing["pages"]
-            for ref in listing["courses"]:
-                course = (await http.get(f"/courses/{ref['id']}")).json()
-                for channel in course["channels"]:
-                    for s in channel["segments"]:
-                        if s["video"].startswith("mp4:"):
-                            out[s["id"]] = {**s, "course_id": course["id"]}
-            page += 1
-    return out
+    """segment id → the catalogue's downloadable segment (with its course id), from the sandbox's catalogue API."""
+    return {
+        s["id"]: {**s, "course_id": course["id"]}
+        for course in await stack.courses()
+        for channel in course["channels"]
+        for s in channel["segments"]
+        if s["video"].startswith("mp4:")
+    }
 
 
 def _of_job(events: list[RecordedEvent], job_id: str) -> dict[int, list[RecordedEvent]]:

@@ -91,6 +91,20 @@ class MediaStack:
     async def reset_stats(self) -> None:
         await self._sandbox("POST", "/_sandbox/stats/reset")
 
+    async def courses(self) -> list[dict[str, Any]]:
+        """Every course document of the sandbox's catalogue API (all pages), in id order: what the
+        downloaders read, for tests to compare against."""
+        out: list[dict[str, Any]] = []
+        async with httpx.AsyncClient(base_url=self.sandbox.url + "/catalogue/v1", timeout=60) as http:
+            page, pages = 1, 1
+            while page <= pages:
+                listing = (await http.get("/courses", params={"page": page, "per_page": 500})).raise_for_status().json()
+                pages = listing["pages"]
+                for ref in listing["courses"]:
+                    out.append((await http.get(f"/courses/{ref['id']}")).raise_for_status().json())
+                page += 1
+        return out
+
     async def segment_events(self) -> list[RecordedEvent]:
         """Every event on ``media.segment.>`` so far, oldest first."""
         nc = await nats.connect(self.nats_url)
