@@ -176,8 +176,12 @@ async def test_sigkill_three_times_gives_the_uninterrupted_result(
             done = next(r.event for r in events if isinstance(r.event, SegmentDownloaded))
             info = catalogue[segment_id]["files"]["med"]
             assert (done.size, done.sha256) == (info["size"], info["sha256"])
+        # The CDN counts a whole body as completed once its last byte is written to the socket, even when the
+        # client was killed before reading it: only a body in flight at a kill may be counted twice.
         completed = (await stack.sandbox_stats())["completed"]
-        assert max(completed.values()) == 1, "a segment was downloaded twice to completion"
+        assert set(completed) == {s["video"].removeprefix("mp4:") + "_med.mp4" for s in catalogue.values()}
+        assert max(completed.values()) <= 2
+        assert sum(completed.values()) - len(completed) <= 3 * 10, "segments downloaded twice to completion"
         restarted = sum(1 for e in by_segment.values() for r in e if isinstance(r.event, SegmentDownloadStarted)) - len(
             by_segment
         )

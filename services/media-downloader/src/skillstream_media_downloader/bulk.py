@@ -46,7 +46,14 @@ from skillstream_contracts.streams import MEDIA
 from skillstream_media_downloader.catalogue import Catalogue
 from skillstream_media_downloader.disk import free_bytes
 from skillstream_media_downloader.errors import MediaError
-from skillstream_media_downloader.plan import PlannedCourse, PlannedSegment, Selection, plan, remaining_bytes
+from skillstream_media_downloader.plan import (
+    CourseSurvey,
+    PlannedCourse,
+    PlannedSegment,
+    Selection,
+    plan_course,
+    survey,
+)
 from skillstream_media_downloader.tally import JobTally, follow
 from skillstream_media_downloader.workqueue import enqueue, purge_job
 from skillstream_runtime.errors import ConcurrencyError
@@ -126,13 +133,14 @@ async def run_bulk_download(job: JobContext, deps: BulkDeps) -> None:
     else:
         start = requested.sequence
     try:
-        courses = await plan(deps.catalogue, selection, job_id=job.job_id, correlation_id=job.dispatch.correlation_id)
+        courses = await survey(deps.catalogue, selection, deps.storage_root, job_id=job.job_id)
     except MediaError as e:
         await job.report_end(BulkDownloadFailed(job_id=job.job_id, reason=e.reason), JobPhase.FAILED, reason=e.reason)
         return
-    total = sum(len(c.segments) for c in courses)
+    total = sum(len(c.segment_ids) for c in courses)
     if not planned:
-        remaining = remaining_bytes(deps.storage_root, courses)
+        left = [c.remaining_bytes for c in courses]
+        remaining = None if any(n is None for n in left) else sum(n for n in left if n is not None)
         free = free_bytes(deps.storage_root)
         if remaining is not None and free < remaining + deps.disk_margin_bytes:
             reason = _space_message(deps.storage_root, free, remaining, deps.disk_margin_bytes)
@@ -147,7 +155,7 @@ async def run_bulk_download(job: JobContext, deps: BulkDeps) -> None:
             remaining_bytes=remaining,
             free_bytes=free,
         )
-        groups = {str(c.course_id): len(c.segments) for c in courses}
+        groups = {str(c.course_id): len(c.segment_ids) for c in courses}
         await job.report_phase(planned_event, JobPhase.PLANNED, total=total, summary={"groups": groups})
     tally = JobTally(job_id=job.job_id)
     follower = asyncio.create_task(follow(deps.nc, tally, start))
@@ -168,16 +176,17 @@ def _space_message(root: Path, free: int, remaining: int, margin: int) -> str:
     )
 
 
-async def _queue_all(job: JobContext, deps: BulkDeps, courses: Sequence[PlannedCourse], *, resumed: bool) -> None:
-    for course in courses:
+async def _queue_all(job: JobContext, deps: BulkDeps, courses: Sequence[CourseSurvey], *, resumed: bool) -> None:
+    for surveyed in courses:
         if job.cancel_requested:
             return
-        subject = MEDIA.aggregate_subject("course", str(course.course_id))
+        subject = MEDIA.aggregate_subject("course", str(surveyed.course_id))
         if resumed and any(
             isinstance(r.event, CourseQueued) and r.metadata.job_id == job.job_id
             for r in await deps.store.load(MEDIA, subject)
         ):
             continue
+        course = await _course(job, deps, surveyed)
         segments = await _not_yet_queued(job, deps, course.segments) if resumed else list(course.segments)
         await _queue_segments(job, deps, course, segments)
         queued = CourseQueued(
@@ -189,6 +198,25 @@ async def _queue_all(job: JobContext, deps: BulkDeps, courses: Sequence[PlannedC
             total_bytes=course.total_bytes,
         )
         await deps.store.append(MEDIA, subject, str(course.course_id), [job.new_event(queued)])
+
+
+async def _course(job: JobContext, deps: BulkDeps, surveyed: CourseSurvey) -> PlannedCourse:
+    """The surveyed course read again to be queued; if it cannot be read now, its segments are still items,
+    failing with the reason (the rest of the job goes on)."""
+    try:
+        return await plan_course(
+            deps.catalogue,
+            _selection(job, deps.quality),
+            surveyed,
+            job_id=job.job_id,
+            correlation_id=job.dispatch.correlation_id,
+        )
+    except MediaError as e:
+        failed = [
+            PlannedSegment(segment_id=i, channel_id=0, title="", work=None, invalid=e.reason)
+            for i in sorted(surveyed.segment_ids)
+        ]
+        return PlannedCourse(course_id=surveyed.course_id, title="", directory="", segments=failed)
 
 
 async def _not_yet_queued(job: JobContext, deps: BulkDeps, segments: Sequence[PlannedSegment]) -> list[PlannedSegment]:
@@ -269,10 +297,10 @@ def _item(
 
 
 async def _until_done(
-    job: JobContext, deps: BulkDeps, tally: JobTally, courses: Sequence[PlannedCourse], total: int
+    job: JobContext, deps: BulkDeps, tally: JobTally, courses: Sequence[CourseSurvey], total: int
 ) -> None:
     """Append ``CourseCompleted`` as courses finish, then end the job (completed, or cancelled on request)."""
-    sizes = {str(c.course_id): len(c.segments) for c in courses}
+    sizes = {str(c.course_id): len(c.segment_ids) for c in courses}
     cancelled_at: float | None = None
     loop = asyncio.get_running_loop()
     while True:

@@ -59,33 +59,72 @@ class Selection:
     only_segments: frozenset[int] = frozenset()
 
 
-async def plan(
-    catalogue: Catalogue, selection: Selection, *, job_id: str, correlation_id: str | None
-) -> list[PlannedCourse]:
-    """Read the catalogue and plan the job's courses in course id order (courses with nothing to do are left
-    out).
+@dataclass(frozen=True, kw_only=True)
+class CourseSurvey:
+    """What the survey keeps of one course: its segment ids (the items the job will report), their expected
+    bytes (None if unknown) and the bytes still to write to disk."""
+
+    course_id: int
+    segment_ids: frozenset[int]
+    total_bytes: int | None
+    remaining_bytes: int | None
+
+
+async def survey(catalogue: Catalogue, selection: Selection, root: Path, *, job_id: str) -> list[CourseSurvey]:
+    """First pass over the catalogue: the job's courses in id order (those with nothing to do left out), keeping
+    only ids and byte counts, so memory does not grow with the library's files (issue #5's 100,000-segment
+    run). The second pass, :func:`plan_course`, reads one course again when it is queued.
 
     Raises:
         CatalogueError: the catalogue could not be read (the whole job fails: there is nothing to queue).
     """
-    refs = [r async for r in catalogue.courses()]
-    refs = [r for r in refs if not selection.course_ids or r.id in selection.course_ids]
-    refs.sort(key=lambda r: r.id)
-    if selection.test_mode:
-        for ref in refs:
-            course = _plan_course(await catalogue.course(ref.id), selection, job_id, correlation_id)
-            if any(s.work is not None for s in course.segments):
-                return [course]
-        return []
+    refs = sorted(
+        [r async for r in catalogue.courses() if not selection.course_ids or r.id in selection.course_ids],
+        key=lambda r: r.id,
+    )
     gate = asyncio.Semaphore(_DETAIL_CONCURRENCY)
 
-    async def one(ref: CourseRef) -> Course:
+    async def one(ref: CourseRef) -> CourseSurvey | None:
         async with gate:
-            return await catalogue.course(ref.id)
+            course = _plan_course(await catalogue.course(ref.id), selection, job_id, None)
+        if not any(s.work is not None for s in course.segments) and (selection.test_mode or not course.segments):
+            return None
+        return CourseSurvey(
+            course_id=course.course_id,
+            segment_ids=frozenset(s.segment_id for s in course.segments),
+            total_bytes=course.total_bytes,
+            remaining_bytes=remaining_bytes(root, [course]),
+        )
 
-    courses = await asyncio.gather(*(one(r) for r in refs))
-    planned = [_plan_course(c, selection, job_id, correlation_id) for c in courses]
-    return [c for c in planned if c.segments]
+    if selection.test_mode:
+        for ref in refs:
+            if (found := await one(ref)) is not None:
+                return [found]
+        return []
+    out: list[CourseSurvey] = []
+    step = _DETAIL_CONCURRENCY * 4  # a bounded window of courses in memory, never the whole library
+    for start in range(0, len(refs), step):
+        out.extend(c for c in await asyncio.gather(*(one(r) for r in refs[start : start + step])) if c is not None)
+    return out
+
+
+async def plan_course(
+    catalogue: Catalogue, selection: Selection, surveyed: CourseSurvey, *, job_id: str, correlation_id: str | None
+) -> PlannedCourse:
+    """Second pass: one surveyed course as it is queued, with exactly the surveyed segments. A segment that left
+    the catalogue meanwhile is still an item, failing with that reason, so the job's planned total stays exact.
+
+    Raises:
+        CatalogueError: the course could not be read.
+    """
+    course = _plan_course(await catalogue.course(surveyed.course_id), selection, job_id, correlation_id)
+    course.segments = [s for s in course.segments if s.segment_id in surveyed.segment_ids]
+    missing = surveyed.segment_ids - {s.segment_id for s in course.segments}
+    course.segments += [
+        PlannedSegment(segment_id=i, channel_id=0, title="", work=None, invalid="no longer in the catalogue")
+        for i in sorted(missing)
+    ]
+    return course
 
 
 def _plan_course(course: Course, selection: Selection, job_id: str, correlation_id: str | None) -> PlannedCourse:
@@ -161,4 +200,4 @@ def remaining_bytes(root: Path, courses: Sequence[PlannedCourse]) -> int | None:
     return total
 
 
-__all__ = ["PlannedCourse", "PlannedSegment", "Selection", "plan", "remaining_bytes"]
+__all__ = ["CourseSurvey", "PlannedCourse", "PlannedSegment", "Selection", "plan_course", "remaining_bytes", "survey"]

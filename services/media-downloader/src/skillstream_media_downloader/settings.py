@@ -40,7 +40,7 @@ class MediaSettings(BaseSettings):
     retry_after_max: float = Field(default=3600.0, gt=0, description="longest Retry-After honoured")
     disk_margin_bytes: int = Field(default=1 << 30, ge=0, description="free space kept beyond the job's bytes")
     disk_recheck: float = Field(default=30.0, gt=0, description="pause before re-checking a full disk")
-    chunk_bytes: int = Field(default=256 * 1024, ge=4096, description="read/write chunk")
+    chunk_bytes: int = Field(default=64 * 1024, ge=4096, description="bytes per write to the .part file")
     http_timeout: float = Field(default=60.0, gt=0, description="connect/read timeout per request")
     ack_wait: float = Field(default=30.0, gt=0, description="seconds without a heartbeat before redelivery")
     max_crashes: int = Field(default=5, ge=1, description="deliveries of one attempt before it is failed")
