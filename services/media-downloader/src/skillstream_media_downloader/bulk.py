@@ -44,8 +44,8 @@ from skillstream_contracts.media import (
 from skillstream_contracts.media_queries import KIND_BULK_DOWNLOAD
 from skillstream_contracts.streams import MEDIA
 from skillstream_media_downloader.catalogue import Catalogue
-from skillstream_media_downloader.disk import free_bytes
-from skillstream_media_downloader.errors import MediaError
+from skillstream_media_downloader.disk import require_space
+from skillstream_media_downloader.errors import InsufficientSpaceError, MediaError
 from skillstream_media_downloader.plan import (
     CourseSurvey,
     PlannedCourse,
@@ -141,9 +141,10 @@ async def run_bulk_download(job: JobContext, deps: BulkDeps) -> None:
     if not planned:
         left = [c.remaining_bytes for c in courses]
         remaining = None if any(n is None for n in left) else sum(n for n in left if n is not None)
-        free = free_bytes(deps.storage_root)
-        if remaining is not None and free < remaining + deps.disk_margin_bytes:
-            reason = _space_message(deps.storage_root, free, remaining, deps.disk_margin_bytes)
+        try:
+            free = require_space(deps.storage_root, remaining or 0, deps.disk_margin_bytes)
+        except InsufficientSpaceError as e:
+            reason = e.message
             await job.report_end(BulkDownloadFailed(job_id=job.job_id, reason=reason), JobPhase.FAILED, reason=reason)
             return
         sizes = [c.total_bytes for c in courses]
@@ -166,14 +167,6 @@ async def run_bulk_download(job: JobContext, deps: BulkDeps) -> None:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await follower
-
-
-def _space_message(root: Path, free: int, remaining: int, margin: int) -> str:
-    gb = 1e9
-    return (
-        f"not enough disk space in {root}: {free / gb:.1f} GB free, the job needs {remaining / gb:.1f} GB "
-        f"plus a {margin / gb:.1f} GB margin"
-    )
 
 
 async def _queue_all(job: JobContext, deps: BulkDeps, courses: Sequence[CourseSurvey], *, resumed: bool) -> None:
