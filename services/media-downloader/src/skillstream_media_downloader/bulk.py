@@ -298,11 +298,14 @@ async def _until_done(
     loop = asyncio.get_running_loop()
     while True:
         tally.changed.clear()
+        # Read "all done" before completing courses: a segment counted in between would otherwise end the job
+        # without its course's CourseCompleted.
+        all_done = tally.terminal >= total
         for course_id, n in sizes.items():
             c = tally.courses.get(course_id)
             if c is not None and c.done >= n and not c.completed_recorded:
                 await _complete_course(job, deps, course_id, tally)
-        if tally.terminal >= total:
+        if all_done:
             break
         if job.cancel_requested:
             if cancelled_at is None:
