@@ -340,8 +340,8 @@ class JobWorker:
             return
         job = JobContext(dispatch, self._store, self._stream)
         log_ = self._log.bind(job_id=dispatch.job_id)
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
-        watcher = asyncio.create_task(self._watch_cancel(job))
+        heartbeat = asyncio.create_task(keep_alive(msg, self.settings.ack_wait))
+        watcher = asyncio.create_task(watch_cancel(self._nc, job.job_id, job.cancel_event))
         try:
             history = await self._store.load(JOBS, JOBS.aggregate_subject("job", dispatch.job_id))
             if any(isinstance(e.event, _ENDED) for e in history):
@@ -372,14 +372,14 @@ class JobWorker:
             log_.error(reason)
             await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
 
-    async def _heartbeat(self, msg: Msg) -> None:
-        while True:
-            await asyncio.sleep(self.settings.ack_wait / 3)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
 
-    async def _watch_cancel(self, job: JobContext) -> None:
-        await watch_cancel(self._nc, job.job_id, job.cancel_event)
+async def keep_alive(msg: Msg, ack_wait: float) -> None:
+    """Tell JetStream every third of ``ack_wait`` seconds that ``msg`` is still being worked on (``+WPI``), so
+    long work is not redelivered; runs until cancelled. A failed heartbeat is ignored: the next one retries."""
+    while True:
+        await asyncio.sleep(ack_wait / 3)
+        with contextlib.suppress(Exception):
+            await msg.in_progress()
 
 
 async def watch_cancel(nc: Client, job_id: str, flag: asyncio.Event) -> None:
@@ -407,6 +407,7 @@ __all__ = [
     "LifecycleEvent",
     "ensure_work_stream",
     "get_kind",
+    "keep_alive",
     "list_kinds",
     "register_kind",
     "watch_cancel",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
+
+import msgspec
 
 from skillstream_contracts import ErrorCode
 from skillstream_contracts.media import VideoQuality
@@ -95,7 +96,7 @@ def endpoints(library: Library) -> tuple[Endpoint, ...]:
             raise CommandRejected(ErrorCode.UNAVAILABLE, f"the course catalogue cannot be read: {e.reason}") from e
         assert ctx.pool is not None
         downloaded = await readmodel.downloaded_segments(ctx.pool)
-        return LibrarySummary(**{**_fields(summary), "downloaded_segments": downloaded})
+        return msgspec.structs.replace(summary, downloaded_segments=downloaded)
 
     async def bulk_status(ctx: ServiceContext, q: GetBulkStatus) -> BulkStatus:
         assert ctx.pool is not None
@@ -126,10 +127,6 @@ def endpoints(library: Library) -> tuple[Endpoint, ...]:
         Endpoint(name="course_status", subject=COURSE_STATUS, request_type=GetCourseStatus, handler=course_status),
         Endpoint(name="queue_status", subject=QUEUE_STATUS, request_type=GetQueueStatus, handler=queue_status),
     )
-
-
-def _fields(s: LibrarySummary) -> dict[str, Any]:
-    return {f: getattr(s, f) for f in s.__struct_fields__}
 
 
 __all__ = ["Library", "endpoints"]

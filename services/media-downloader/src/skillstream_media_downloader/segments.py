@@ -58,7 +58,7 @@ from skillstream_media_downloader.signing import CloudFrontSigner, SignedUrl
 from skillstream_media_downloader.workqueue import CONSUMER, WORK_STREAM, SegmentWork, ensure_work_queue, schedule
 from skillstream_runtime.errors import ConcurrencyError
 from skillstream_runtime.eventstore import EventStore, NewEvent
-from skillstream_runtime.jobs import watch_cancel
+from skillstream_runtime.jobs import keep_alive, watch_cancel
 
 log = structlog.get_logger(__name__)
 
@@ -134,7 +134,7 @@ class SegmentWorker:
     # --- one message -----------------------------------------------------------------------------
 
     async def _guarded(self, msg: Msg) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        heartbeat = asyncio.create_task(keep_alive(msg, self._s.ack_wait))
         try:
             await self._handle(msg)
         except asyncio.CancelledError:
@@ -319,12 +319,6 @@ class SegmentWorker:
             self._watchers.add(task)
             task.add_done_callback(self._watchers.discard)
         return flag
-
-    async def _heartbeat(self, msg: Msg) -> None:
-        while True:
-            await asyncio.sleep(self._s.ack_wait / 3)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
 
     def _downloaded(
         self, work: SegmentWork, size: int, sha256: str, seconds: float, attempt: int, *, resumed: bool
