@@ -182,6 +182,7 @@ class SegmentWorker:
         work, state = a.work, a.state
         if (done := await self._verified_on_disk(a)) is not None:
             size, sha256, reason = done
+            self._discard_partial(work)  # e.g. the ETag sidecar of a download killed right after its rename
             if state.started:  # this job wrote it, then crashed before recording it
                 event: Event = self._downloaded(work, size, sha256, 0.0, a.decision.attempt, resumed=True)
             else:
