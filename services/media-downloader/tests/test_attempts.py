@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from skillstream_contracts.events import EventMetadata
+from skillstream_contracts.jobs import JobReport
 from skillstream_contracts.media import (
     SegmentDownloaded,
     SegmentDownloadStarted,
@@ -27,7 +28,7 @@ def rec(seq: int, event: object) -> RecordedEvent:
         schema_version=1,
         aggregate_id="7",
         occurred_at=NOW,
-        job_id=event.job_id,  # type: ignore[attr-defined]
+        job=JobReport(job_id=event.job_id),  # type: ignore[attr-defined]
     )
     return RecordedEvent(stream="MEDIA", subject="media.segment.7", sequence=seq, metadata=meta, event=event)  # type: ignore[arg-type]
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skillstream_contracts.events import EventMetadata, OpaqueEvent
-from skillstream_contracts.jobs import JobRequested, JobStarted
+from skillstream_contracts.jobs import JobReport, JobRequested, JobStarted
 from skillstream_orchestrator.progress import ProgressProjection, progress_since, read_progress
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.generations import active_generation
@@ -62,8 +62,7 @@ class _Log:
             schema_version=1,
             aggregate_id=job_id,
             occurred_at=T0 + dt.timedelta(seconds=second),
-            job_id=job_id,
-            **headers,
+            job=JobReport(job_id=job_id, **headers),
         )
         return RecordedEvent(
             stream=stream,
@@ -141,7 +140,7 @@ async def test_items_before_the_job_request_and_sequences_in_commit_order(pg_poo
         pg_pool,
         projection,
         schema,
-        [log.item(a, "x", "processing", 1), log.item(a, "x", "failed", 2, job_reason="boom")],
+        [log.item(a, "x", "processing", 1), log.item(a, "x", "failed", 2, reason="boom")],
     )
     async with pg_pool.acquire() as conn:
         assert await progress_since(conn, after_sequence=0) == []  # no JobRequested yet: not listed

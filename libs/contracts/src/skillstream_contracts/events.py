@@ -5,8 +5,8 @@ Wire format of one stored event (a JetStream message):
 - subject: the aggregate's subject, e.g. ``tga.unit.BSBCMM412`` (see :mod:`skillstream_contracts.streams`);
 - body: the event as msgspec JSON, a tagged union member whose ``type`` field is the stable tag;
 - headers (:class:`Headers`): event id (also ``Nats-Msg-Id`` for dedupe), type, schema version, aggregate id,
-  occurred-at, correlation and causation ids, and optionally the job/item fields that the progress view
-  counts without decoding the body.
+  occurred-at, correlation and causation ids, and optionally the job report (job id, phase, item, outcome)
+  that the progress view counts without decoding the body.
 
 Evolution policy (``libs/contracts/README.md``): add fields only with defaults; never rename or retype;
 an incompatible change bumps ``schema_version`` and registers an upcaster from the previous version.
@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from skillstream_contracts.errors import EventDecodeError, UnknownEventType, UnsupportedSchemaVersion
+from skillstream_contracts.jobreport import JobHeaders, JobReport
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 """Turns the JSON object of version N into the JSON object of version N+1."""
@@ -39,19 +40,17 @@ class Headers:
     OCCURRED_AT = "Skillstream-Occurred-At"
     CORRELATION_ID = "Skillstream-Correlation-Id"
     CAUSATION_ID = "Skillstream-Causation-Id"
-    # Job item reporting (see skillstream_contracts.jobs.ItemOutcome): lets the orchestrator's progress
-    # projection count items of any context from headers alone.
-    JOB_ID = "Skillstream-Job-Id"
-    ITEM_KEY = "Skillstream-Item-Key"
-    ITEM_OUTCOME = "Skillstream-Item-Outcome"
-    ITEM_GROUP = "Skillstream-Item-Group"
-    ITEM_BYTES = "Skillstream-Item-Bytes"
-    # Job lifecycle reporting (see skillstream_contracts.jobs.JobPhase): the owning service's own events
-    # that start, plan and end a job carry these, and the orchestrator follows them to the job's end.
-    JOB_PHASE = "Skillstream-Job-Phase"
-    JOB_TOTAL = "Skillstream-Job-Total"
-    JOB_SUMMARY = "Skillstream-Job-Summary"
-    JOB_REASON = "Skillstream-Job-Reason"
+    # The job report (skillstream_contracts.jobs.JobReport): lets the orchestrator's progress projection
+    # count items of any context, and follow the owner's phases, from headers alone.
+    JOB_ID = JobHeaders.JOB_ID
+    ITEM_KEY = JobHeaders.ITEM_KEY
+    ITEM_OUTCOME = JobHeaders.ITEM_OUTCOME
+    ITEM_GROUP = JobHeaders.ITEM_GROUP
+    ITEM_BYTES = JobHeaders.ITEM_BYTES
+    JOB_PHASE = JobHeaders.PHASE
+    JOB_TOTAL = JobHeaders.TOTAL
+    JOB_SUMMARY = JobHeaders.SUMMARY
+    JOB_REASON = JobHeaders.REASON
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -78,11 +77,9 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
     """The envelope of an event: everything but the payload, carried in NATS headers.
 
     ``occurred_at`` is timezone-aware UTC. ``correlation_id`` ties together everything caused by one
-    request; ``causation_id`` is the id of the command or event that directly caused this one.
-    ``job_id``/``item_key``/``item_outcome``/``item_group``/``item_bytes`` are set on events that report
-    the outcome of one item of a job; ``job_phase``/``job_total``/``job_summary`` (a JSON object as text)/
-    ``job_reason`` are set on the owning service's events that start, plan or end a job (``job_reason``
-    also says why an item failed; see :mod:`skillstream_contracts.jobs`).
+    request; ``causation_id`` is the id of the command or event that directly caused this one. ``job`` is
+    set on the events a job's work appends: which job, and what the event says about the job or one of its
+    items (:class:`~skillstream_contracts.jobs.JobReport`).
     """
 
     event_id: str
@@ -92,15 +89,12 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: dt.datetime
     correlation_id: str | None = None
     causation_id: str | None = None
-    job_id: str | None = None
-    item_key: str | None = None
-    item_outcome: str | None = None
-    item_group: str | None = None
-    item_bytes: int | None = None
-    job_phase: str | None = None
-    job_total: int | None = None
-    job_summary: str | None = None
-    job_reason: str | None = None
+    job: JobReport | None = None
+
+    @property
+    def job_id(self) -> str | None:
+        """The id of the job this event belongs to, if any."""
+        return None if self.job is None else self.job.job_id
 
     def to_headers(self) -> dict[str, str]:
         """Encode as NATS headers (``Nats-Msg-Id`` = event id, for JetStream dedupe)."""
@@ -112,21 +106,12 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
             Headers.AGGREGATE_ID: self.aggregate_id,
             Headers.OCCURRED_AT: self.occurred_at.isoformat(),
         }
-        optional = {
-            Headers.CORRELATION_ID: self.correlation_id,
-            Headers.CAUSATION_ID: self.causation_id,
-            Headers.JOB_ID: self.job_id,
-            Headers.ITEM_KEY: self.item_key,
-            Headers.ITEM_OUTCOME: self.item_outcome,
-            Headers.ITEM_GROUP: self.item_group,
-            Headers.ITEM_BYTES: None if self.item_bytes is None else str(self.item_bytes),
-            Headers.JOB_PHASE: self.job_phase,
-            Headers.JOB_TOTAL: None if self.job_total is None else str(self.job_total),
-            Headers.JOB_SUMMARY: self.job_summary,
-            # headers are single-line: a reason with newlines keeps its first 500 characters on one line
-            Headers.JOB_REASON: None if self.job_reason is None else " ".join(self.job_reason.split())[:500],
-        }
-        h.update({k: v for k, v in optional.items() if v is not None})
+        if self.correlation_id is not None:
+            h[Headers.CORRELATION_ID] = self.correlation_id
+        if self.causation_id is not None:
+            h[Headers.CAUSATION_ID] = self.causation_id
+        if self.job is not None:
+            h.update(self.job.to_headers())
         return h
 
     @classmethod
@@ -137,8 +122,6 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
             EventDecodeError: a required header is missing or malformed.
         """
         try:
-            item_bytes = headers.get(Headers.ITEM_BYTES)
-            job_total = headers.get(Headers.JOB_TOTAL)
             return cls(
                 event_id=headers[Headers.EVENT_ID],
                 event_type=headers[Headers.EVENT_TYPE],
@@ -147,15 +130,7 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
                 occurred_at=dt.datetime.fromisoformat(headers[Headers.OCCURRED_AT]),
                 correlation_id=headers.get(Headers.CORRELATION_ID),
                 causation_id=headers.get(Headers.CAUSATION_ID),
-                job_id=headers.get(Headers.JOB_ID),
-                item_key=headers.get(Headers.ITEM_KEY),
-                item_outcome=headers.get(Headers.ITEM_OUTCOME),
-                item_group=headers.get(Headers.ITEM_GROUP),
-                item_bytes=None if item_bytes is None else int(item_bytes),
-                job_phase=headers.get(Headers.JOB_PHASE),
-                job_total=None if job_total is None else int(job_total),
-                job_summary=headers.get(Headers.JOB_SUMMARY),
-                job_reason=headers.get(Headers.JOB_REASON),
+                job=JobReport.from_headers(headers),
             )
         except (KeyError, ValueError) as e:
             raise EventDecodeError(f"bad event headers: {e!r}") from e

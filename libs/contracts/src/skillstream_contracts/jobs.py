@@ -12,9 +12,9 @@ and the service that owns a job's kind:
    :func:`work_subject` ``work.jobs.<kind>`` of the work-queue stream :data:`JOB_WORK_STREAM` and appends
    ``JobQueued``; every replica of the owner pulls from one durable consumer per kind, so a job survives
    the crash of any process and ``max_ack_pending`` caps how many run at once across the fleet;
-3. the owner reports through its *own* domain events, tagged with the job headers of
-   :class:`~skillstream_contracts.events.EventMetadata`: ``job_phase`` (:class:`JobPhase`) on the events
-   that start, plan and end the job, ``item_outcome`` (:class:`ItemOutcome`) on the events of each item
+3. the owner reports through its *own* domain events, whose envelope carries a :class:`JobReport`
+   (NATS headers on the wire): ``phase`` (:class:`JobPhase`) on the events that start, plan and end the
+   job, ``item_outcome`` (:class:`ItemOutcome`) on the events of each item
    (a segment, a unit, a row). The orchestrator follows the phases to ``JobStarted`` … ``JobCompleted`` and
    its progress projection counts items from the headers alone, whatever the context;
 4. the owner watches the job's subject for ``JobCancelRequested`` and then stops taking new items.
@@ -30,6 +30,7 @@ from typing import Any, Final
 import msgspec
 
 from skillstream_contracts.events import Event, EventRegistry
+from skillstream_contracts.jobreport import JobHeaders, JobReport
 from skillstream_contracts.streams import command_subject, query_subject
 
 
@@ -428,6 +429,7 @@ __all__ = [
     "JobDetail",
     "JobDispatch",
     "JobFailed",
+    "JobHeaders",
     "JobItemsPlanned",
     "JobKindList",
     "JobKindSpec",
@@ -436,6 +438,7 @@ __all__ = [
     "JobProgress",
     "JobQueued",
     "JobRef",
+    "JobReport",
     "JobRequested",
     "JobStarted",
     "JobStatus",

@@ -14,7 +14,6 @@ otherwise. Reading decodes through the stream's :class:`EventRegistry`, so upcas
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,6 +35,7 @@ from skillstream_contracts.events import (
     new_event_id,
     utcnow,
 )
+from skillstream_contracts.jobreport import JobReport
 from skillstream_contracts.streams import StreamDefinition
 from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
 
@@ -47,22 +47,16 @@ _DIRECT_BATCH = 1000  # events per batch direct get request
 
 @dataclass(frozen=True, kw_only=True)
 class NewEvent:
-    """An event to append plus its envelope fields (see :class:`EventMetadata`)."""
+    """An event to append with the envelope fields its caller chooses (see :class:`EventMetadata`): its id
+    (deterministic for an idempotent step, random otherwise), when it occurred, correlation and causation
+    ids, and the :class:`JobReport` of a job's work. The store adds type, schema version and aggregate id."""
 
     event: Event
     event_id: str = field(default_factory=new_event_id)
     occurred_at: dt.datetime = field(default_factory=utcnow)
     correlation_id: str | None = None
     causation_id: str | None = None
-    job_id: str | None = None
-    item_key: str | None = None
-    item_outcome: str | None = None
-    item_group: str | None = None
-    item_bytes: int | None = None
-    job_phase: str | None = None
-    job_total: int | None = None
-    job_summary: str | None = None
-    job_reason: str | None = None
+    job: JobReport | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,12 +146,15 @@ class EventStore:
     def _message(self, stream: str, aggregate_id: str, new: NewEvent) -> tuple[bytes, dict[str, str]]:
         registry = self.registry(stream)
         event_type = event_type_of(new.event)
-        envelope = {f.name: getattr(new, f.name) for f in dataclasses.fields(new) if f.name != "event"}
         metadata = EventMetadata(
+            event_id=new.event_id,
             event_type=event_type,
             schema_version=registry.current_version(event_type),
             aggregate_id=aggregate_id,
-            **envelope,
+            occurred_at=new.occurred_at,
+            correlation_id=new.correlation_id,
+            causation_id=new.causation_id,
+            job=new.job,
         )
         return registry.encode(new.event), metadata.to_headers()
 

@@ -55,6 +55,7 @@ from skillstream_contracts.jobs import (
     JobFailed,
     JobKindSpec,
     JobPhase,
+    JobReport,
     work_subject,
 )
 from skillstream_contracts.streams import JOBS, StreamDefinition
@@ -179,10 +180,15 @@ class JobContext:
     def cancel_requested(self) -> bool:
         return self.cancel_event.is_set()
 
-    def new_event(self, event: Event, **fields: Any) -> NewEvent:
-        """``event`` as a :class:`NewEvent` carrying this job's id and correlation id (plus ``fields``), for
-        an event the handler appends itself (one that reports no item or phase)."""
-        return NewEvent(event=event, job_id=self.job_id, correlation_id=self.dispatch.correlation_id, **fields)
+    def report(self, **fields: Any) -> JobReport:
+        """A :class:`JobReport` of this job with ``fields`` (phase, total, item_key, item_outcome, ...)."""
+        return JobReport(job_id=self.job_id, **fields)
+
+    def new_event(self, event: Event, report: JobReport | None = None) -> NewEvent:
+        """``event`` as a :class:`NewEvent` carrying this job's correlation id and ``report`` (by default one
+        that names only this job), for an event the handler appends itself."""
+        job = report or JobReport(job_id=self.job_id)
+        return NewEvent(event=event, correlation_id=self.dispatch.correlation_id, job=job)
 
     async def report_phase(
         self,
@@ -202,10 +208,12 @@ class JobContext:
             [
                 self.new_event(
                     event,
-                    job_phase=phase.value,
-                    job_total=total,
-                    job_summary=None if summary is None else json.dumps(summary, separators=(",", ":")),
-                    job_reason=reason,
+                    self.report(
+                        phase=phase.value,
+                        total=total,
+                        summary=None if summary is None else json.dumps(summary, separators=(",", ":")),
+                        reason=reason,
+                    ),
                 )
             ],
         )
@@ -242,11 +250,9 @@ class JobContext:
         (``size_bytes``: the item's size in bytes, counted when it succeeds; ``reason``: why it failed)."""
         new = self.new_event(
             event,
-            item_key=item_key,
-            item_outcome=outcome.value,
-            item_group=group,
-            item_bytes=size_bytes,
-            job_reason=reason,
+            self.report(
+                item_key=item_key, item_outcome=outcome.value, item_group=group, item_bytes=size_bytes, reason=reason
+            ),
         )
         return await self.store.append(
             self.stream, subject, aggregate_id, [new], expected_last_sequence=expected_last_sequence

@@ -280,13 +280,10 @@ def _item(
     outcome: ItemOutcome,
     reason: str | None = None,
 ) -> NewEvent:
-    return job.new_event(
-        event,
-        item_key=str(s.segment_id),
-        item_outcome=outcome.value,
-        item_group=str(course.course_id),
-        job_reason=reason,
+    report = job.report(
+        item_key=str(s.segment_id), item_outcome=outcome.value, item_group=str(course.course_id), reason=reason
     )
+    return job.new_event(event, report)
 
 
 async def _until_done(

@@ -37,7 +37,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from skillstream_contracts.events import Event
-from skillstream_contracts.jobs import ItemOutcome
+from skillstream_contracts.jobs import ItemOutcome, JobReport
 from skillstream_contracts.media import (
     SegmentDownloaded,
     SegmentDownloadStarted,
@@ -355,16 +355,15 @@ class SegmentWorker:
         A conflict means another worker moved the segment on; it is logged and dropped unless
         ``raise_conflict``."""
         outcome, size, reason = _item(event)
-        new = NewEvent(
-            event=event,
+        report = JobReport(
             job_id=work.job_id,
-            correlation_id=work.correlation_id,
             item_key=str(work.segment_id),
             item_outcome=None if outcome is None else outcome.value,
             item_group=str(work.course_id),
             item_bytes=size,
-            job_reason=reason,
+            reason=reason,
         )
+        new = NewEvent(event=event, correlation_id=work.correlation_id, job=report)
         subject = MEDIA.aggregate_subject("segment", str(work.segment_id))
         try:
             return await self._store.append(

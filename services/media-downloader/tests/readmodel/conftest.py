@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from skillstream_contracts.events import Event
-from skillstream_contracts.jobs import ItemOutcome, JobPhase
+from skillstream_contracts.jobs import ItemOutcome, JobPhase, JobReport
 from skillstream_contracts.media import (
     MEDIA_EVENTS,
     BulkDownloadCompleted,
@@ -89,20 +89,16 @@ class JobEvents:
         self.model = model
         self.job_id = job_id
 
-    async def _job(self, event: Event, t: dt.datetime, phase: JobPhase | None, **headers: Any) -> int:
-        new = NewEvent(event=event, occurred_at=t, job_id=self.job_id, job_phase=phase, **headers)
+    async def _job(self, event: Event, t: dt.datetime, phase: JobPhase | None, **report: Any) -> int:
+        job = JobReport(job_id=self.job_id, phase=phase, **report)
+        new = NewEvent(event=event, occurred_at=t, job=job)
         return await self.model.append("job", self.job_id, new)
 
-    async def _seg(self, s: Seg, event: Event, t: dt.datetime, outcome: ItemOutcome | None, **headers: Any) -> int:
-        new = NewEvent(
-            event=event,
-            occurred_at=t,
-            job_id=self.job_id,
-            item_key=str(s.segment_id),
-            item_group=str(s.course_id),
-            item_outcome=outcome,
-            **headers,
+    async def _seg(self, s: Seg, event: Event, t: dt.datetime, outcome: ItemOutcome | None, **report: Any) -> int:
+        job = JobReport(
+            job_id=self.job_id, item_key=str(s.segment_id), item_group=str(s.course_id), item_outcome=outcome, **report
         )
+        new = NewEvent(event=event, occurred_at=t, job=job)
         return await self.model.append("segment", str(s.segment_id), new)
 
     async def requested(self, t: dt.datetime, *, test_mode: bool = False, by: str = "admin@example.org") -> int:
@@ -115,7 +111,7 @@ class JobEvents:
         event = BulkDownloadPlanned(
             job_id=self.job_id, courses=courses, segments=len(segs), total_bytes=total, remaining_bytes=total
         )
-        return await self._job(event, t, JobPhase.PLANNED, job_total=len(segs))
+        return await self._job(event, t, JobPhase.PLANNED, total=len(segs))
 
     async def course(self, t: dt.datetime, course_id: int, segs: list[Seg], title: str = "") -> int:
         event = CourseQueued(
@@ -126,7 +122,7 @@ class JobEvents:
             directory=f"course-{course_id}",
             total_bytes=sum(s.size for s in segs),
         )
-        new = NewEvent(event=event, occurred_at=t, job_id=self.job_id)
+        new = NewEvent(event=event, occurred_at=t, job=JobReport(job_id=self.job_id))
         return await self.model.append("course", str(course_id), new)
 
     async def queued(self, t: dt.datetime, s: Seg) -> int:
@@ -207,7 +203,7 @@ class JobEvents:
             reason=reason,
             http_status=status,
         )
-        return await self._seg(s, event, t, ItemOutcome.FAILED, job_reason=reason)
+        return await self._seg(s, event, t, ItemOutcome.FAILED, reason=reason)
 
     async def course_completed(self, t: dt.datetime, course_id: int, **counts: int) -> int:
         values = {"succeeded": 0, "failed": 0, "skipped": 0, "bytes_written": 0, **counts}
@@ -221,7 +217,7 @@ class JobEvents:
 
     async def job_failed(self, t: dt.datetime, reason: str) -> int:
         event = BulkDownloadFailed(job_id=self.job_id, reason=reason)
-        return await self._job(event, t, JobPhase.FAILED, job_reason=reason)
+        return await self._job(event, t, JobPhase.FAILED, reason=reason)
 
     async def queue_all(self, t: dt.datetime, segs: list[Seg]) -> None:
         """Request, plan and queue ``segs`` (courses in id order) at ``t``, as the job handler does."""

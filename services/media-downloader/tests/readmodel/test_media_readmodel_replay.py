@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skillstream_contracts.events import EventMetadata
+from skillstream_contracts.jobs import JobReport
 from skillstream_contracts.media import (
     SegmentDownloaded,
     SegmentDownloadStarted,
@@ -176,7 +177,7 @@ async def test_counters_equal_a_recount_whatever_the_history(
             schema_version=1,
             aggregate_id=str(segment),
             occurred_at=T0 + dt.timedelta(seconds=seq),
-            job_id=job,
+            job=JobReport(job_id=job),
         )
         event = _event(op, job, segment, course, seq)
         events.append(

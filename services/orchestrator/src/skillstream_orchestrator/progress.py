@@ -260,17 +260,17 @@ class _Deltas:
 async def _apply_items(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> set[str]:
     reports = []
     for e in events:
-        m = e.metadata
-        if m.job_id is None or m.item_key is None or m.item_outcome is None:
+        r = e.metadata.job
+        if r is None or r.item_key is None or r.item_outcome is None:
             continue
         try:
-            outcome = ItemOutcome(m.item_outcome)
+            outcome = ItemOutcome(r.item_outcome)
         except ValueError:
             continue  # an outcome this version does not know: not counted rather than miscounted
-        reports.append((m.job_id, m.item_key, outcome, m))
+        reports.append((r.job_id, r.item_key, outcome, r, e.metadata.occurred_at))
     if not reports:
         return set()
-    keys = list({(j, k) for j, k, _, _ in reports})
+    keys = list({(j, k) for j, k, _, _, _ in reports})
     current: dict[tuple[str, str], dict[str, Any]] = {
         (r["job_id"], r["item_key"]): dict(r)
         for r in await conn.fetch(
@@ -282,22 +282,22 @@ async def _apply_items(conn: asyncpg.Connection, schema: str, events: Sequence[R
     }
     deltas = _Deltas()
     touched: dict[tuple[str, str], dict[str, Any]] = {}
-    for job_id, key, outcome, m in reports:
+    for job_id, key, outcome, m, at in reports:
         item = current.get((job_id, key))
         old = None if item is None else ItemOutcome(item["state"])
         if old is not None and (old.is_terminal or _RANK[outcome] < _RANK[old]):
             continue  # terminal states are final; a late "queued" never moves an item back
         group = m.item_group if m.item_group is not None else (None if item is None else item["grp"])
         size = m.item_bytes or 0
-        deltas.move(job_id, group, None if old is None else old.value, outcome.value, size, m.occurred_at)
+        deltas.move(job_id, group, None if old is None else old.value, outcome.value, size, at)
         item = {
             "job_id": job_id,
             "item_key": key,
             "state": outcome.value,
             "grp": group,
             "bytes": m.item_bytes if m.item_bytes is not None else (None if item is None else item["bytes"]),
-            "reason": m.job_reason if outcome is ItemOutcome.FAILED else None,
-            "updated_at": m.occurred_at,
+            "reason": m.reason if outcome is ItemOutcome.FAILED else None,
+            "updated_at": at,
         }
         current[(job_id, key)] = touched[(job_id, key)] = item
     if not touched:

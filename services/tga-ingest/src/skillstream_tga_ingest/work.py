@@ -227,9 +227,10 @@ class DownloadRun:
 
 def _finished_in(history: list[RecordedEvent], job_id: str, key: str) -> RecordedEvent | None:
     for e in reversed(history):
-        m = e.metadata
-        if m.job_id == job_id and m.item_key == key and m.item_outcome and ItemOutcome(m.item_outcome).is_terminal:
-            return e
+        r = e.metadata.job
+        if r and r.job_id == job_id and r.item_key == key and r.item_outcome:
+            if ItemOutcome(r.item_outcome).is_terminal:
+                return e
     return None
 
 
