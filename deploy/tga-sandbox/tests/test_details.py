@@ -4,15 +4,16 @@ package components, the unit grid, and the InformationRequest flags."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
-from .conftest import ALL_FLAGS, NS, Reply, Soap
+from .conftest import ALL_FLAGS, NS, XSI, Reply, Soap
 
 R = "t:GetDetailsResult"
+AUTHORIT = {"a": "http://www.authorit.com/xml/authorit"}
 RELEASE = f"{R}/t:Releases/t:Release"
 
 
@@ -184,57 +185,92 @@ def test_dates_are_wcf_datetimeoffsets(soap: Soap, packages: list[dict[str, str]
     assert reply.text(f"{R}/t:UpdatedDate/b:OffsetMinutes") == "600"
 
 
-def _parser_ready() -> bool:
-    try:
-        module = importlib.import_module("skillstream_tga_ingest.parser")
-    except ImportError:
-        return False
-    return hasattr(module, "parse_qualification")
-
-
-@pytest.mark.skipif(not _parser_ready(), reason="skillstream_tga_ingest.parser.parse_qualification not written yet")
-def test_unit_grid_of_a_real_qualification(soap: Soap, tga_dir: Path) -> None:
-    # BSB41419's Packaging Rules: "5 core units plus 5 elective units", core listed as <p id="4">CODE Title</p>.
-    text = (tga_dir / "qualifications" / "BSB41419_XML.xml").read_text(encoding="utf-8")
-    core_block = text.split('<cs id="24">Core units</cs>', 1)[1].split("Elective units", 1)[0]
-    core = dict(re.findall(r'<p id="4">([A-Z]{3}[A-Z0-9]+) ([^<]+?)\s*</p>', core_block))
-    assert len(core) == 5
-    reply = soap.details("BSB41419", "ShowReleases", "ShowUnitGrid")
-    entries = reply.payload.findall(f".//{{{NS['t']}}}UnitGridEntry")
-    grid = {
-        e.findtext("t:Code", namespaces=NS): (
+def _grid(reply: Reply) -> dict[str, tuple[str | None, str | None]]:
+    """``code → (Title, IsEssential)`` of a GetDetails reply's UnitGrid, in reply order."""
+    return {
+        e.findtext("t:Code", namespaces=NS) or "": (
             e.findtext("t:Title", namespaces=NS),
             e.findtext("t:IsEssential", namespaces=NS),
         )
-        for e in entries
+        for e in reply.payload.iterfind(".//t:UnitGridEntry", NS)
     }
-    assert {code: title for code, (title, essential) in grid.items() if essential == "true"} == core
-    assert all(e.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "UnitGridEntry3" for e in entries)
 
 
-@pytest.mark.skipif(not _parser_ready(), reason="skillstream_tga_ingest.parser.parse_qualification not written yet")
+def _packaging_rules_text(path: Path) -> str:
+    """The text of a qualification file's Packaging Rules topic (test-side reading, whitespace collapsed)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.parse(str(path), parser).getroot()
+    for topic in root.iterfind("a:Objects/a:Topic", AUTHORIT):
+        if topic.findtext("a:Object/a:Description", namespaces=AUTHORIT) == "Packaging Rules":
+            return " ".join(" ".join(topic.itertext()).split())
+    raise AssertionError(f"{path.name} has no Packaging Rules topic")
+
+
+def test_unit_grid_of_a_real_qualification(soap: Soap, tga_dir: Path) -> None:
+    # BSB41419's Packaging Rules: "5 core units plus 5 elective units"; the units are <p id="4">CODE Title</p>
+    # lines under the "Core units" and "Elective units" (Group A, Group B) headings.
+    text = (tga_dir / "qualifications" / "BSB41419_XML.xml").read_text(encoding="utf-8")
+    core_block, elective_block = text.split('<cs id="24">Core units</cs>', 1)[1].split("Elective units", 1)
+    line = r'<p id="4">([A-Z]{3}[A-Z0-9]+) ([^<]+?)\s*</p>'
+    core = dict(re.findall(line, core_block))
+    electives = dict(re.findall(line, elective_block))
+    assert (len(core), len(electives)) == (5, 17)
+    assert "BSBWHS412" in core
+    assert "TAEDEL301" in electives
+    reply = soap.details("BSB41419", "ShowReleases", "ShowUnitGrid")
+    assert list(_grid(reply).items()) == [(code, (title, "true")) for code, title in core.items()] + [
+        (code, (title, "false")) for code, title in electives.items()
+    ]
+    entries = reply.payload.findall(f".//{{{NS['t']}}}UnitGridEntry")
+    assert all(e.get(f"{{{XSI}}}type") == "UnitGridEntry3" for e in entries)
+
+
+def test_core_units_match_the_count_the_rules_state(soap: Soap, xml_codes: dict[str, set[str]], tga_dir: Path) -> None:
+    # Every real qualification states its core count in words ("5 core units plus", "14 core units of
+    # competency.", "7 core and 3 elective units"); the grid's IsEssential entries must number exactly that.
+    assert len(xml_codes["qualifications"]) == 39
+    wrong: dict[str, tuple[set[int], int]] = {}
+    for code in sorted(xml_codes["qualifications"]):
+        rules = _packaging_rules_text(tga_dir / "qualifications" / f"{code}_XML.xml")
+        stated = {int(n) for n in re.findall(r"\b(\d+) core\b", rules, re.IGNORECASE)}
+        grid = _grid(soap.details(code, "ShowReleases", "ShowUnitGrid"))
+        core = sum(1 for _, essential in grid.values() if essential == "true")
+        if stated != {core} or code in grid:  # RII30920, ICT30419… name themselves on testamur lines
+            wrong[code] = (stated, core)
+    assert wrong == {}
+
+
+def test_units_named_only_as_prerequisites_are_not_in_the_grid(soap: Soap, tga_dir: Path) -> None:
+    # AUR31220 lists AURETH002 as an elective; AURETH001 appears only in the prerequisite table after the lists
+    # ("UNIT IN THIS QUALIFICATION | PREREQUISITE UNIT": AURETH002 … | AURETH001 …).
+    text = _packaging_rules_text(tga_dir / "qualifications" / "AUR31220_XML.xml")
+    assert "AURETH001 Depower and reinitialise battery electric vehicles" in text
+    grid = _grid(soap.details("AUR31220", "ShowReleases", "ShowUnitGrid"))
+    # The list writes the prerequisite star after the title ("… vehicles*"); the grid keeps the title as stated.
+    assert grid["AURETH002"] == ("Service and maintain battery electric vehicles*", "false")
+    assert "AURETH001" not in grid
+
+
+def test_qualification_with_only_core_units(soap: Soap) -> None:
+    # CPP20218: "14 units of competency: 14 core units of competency." and a single "Core units" table.
+    grid = _grid(soap.details("CPP20218", "ShowReleases", "ShowUnitGrid"))
+    assert len(grid) == 14
+    assert {essential for _, essential in grid.values()} == {"true"}
+    assert grid["HLTAID011"] == ("Provide first aid", "true")
+
+
 def test_unit_grid_titles_from_a_packaging_rules_table_and_from_unit_files(soap: Soap, tga_dir: Path) -> None:
     # CPC30220 states its units as table rows: <td><p id="4">CPCCCA3001*</p></td><td><p id="4">Title</p></td>.
     text = (tga_dir / "qualifications" / "CPC30220_XML.xml").read_text(encoding="utf-8")
     row = re.search(r'<p id="4">CPCCCA3001\*</p>\s*</td>\s*<td[^>]*>\s*<p id="4">([^<]+)</p>', text)
     assert row is not None
-    reply = soap.details("CPC30220", "ShowReleases", "ShowUnitGrid")
-    grid = {
-        e.findtext("t:Code", namespaces=NS): e.findtext("t:Title", namespaces=NS)
-        for e in reply.payload.iterfind(".//t:UnitGridEntry", NS)
-    }
-    assert grid["CPCCCA3001"] == row.group(1)
-    assert all(grid.values()), [code for code, title in grid.items() if not title]
-    rii = soap.details("RII20120", "ShowReleases", "ShowUnitGrid")
-    titles = {
-        e.findtext("t:Code", namespaces=NS): e.findtext("t:Title", namespaces=NS)
-        for e in rii.payload.iterfind(".//t:UnitGridEntry", NS)
-    }
-    assert titles["RIICOM201E"] == "Communicate in the workplace"  # RIICOM201E_XML.xml's Book Title
-    cpc = soap.details("CPC40120", "ShowReleases", "ShowUnitGrid")
-    cpc_titles = {
-        e.findtext("t:Code", namespaces=NS): e.findtext("t:Title", namespaces=NS)
-        for e in cpc.payload.iterfind(".//t:UnitGridEntry", NS)
-    }
+    grid = _grid(soap.details("CPC30220", "ShowReleases", "ShowUnitGrid"))
+    assert grid["CPCCCA3001"] == (row.group(1), "true")
+    assert all(title for title, _ in grid.values()), [code for code, (title, _) in grid.items() if not title]
+    rii = _grid(soap.details("RII20120", "ShowReleases", "ShowUnitGrid"))
+    assert rii["RIICOM201E"][0] == "Communicate in the workplace"  # RIICOM201E_XML.xml's Book Title
+    cpc = _grid(soap.details("CPC40120", "ShowReleases", "ShowUnitGrid"))
     # CPCCBC4002_XML.xml's Book Title (one of the 32 real unit files).
-    assert cpc_titles["CPCCBC4002"] == "Manage work health and safety in the building and construction workplace"
+    assert cpc["CPCCBC4002"][0] == "Manage work health and safety in the building and construction workplace"
+    # Listed as "CPCCBC4010* | Apply structural … constructions"; its prerequisite row adds a full stop.
+    assert cpc["CPCCBC4010"] == ("Apply structural principles to residential and commercial constructions", "true")

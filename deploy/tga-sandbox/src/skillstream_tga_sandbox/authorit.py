@@ -5,16 +5,14 @@
   A new-format unit file holds three real Books (package, unit, Assessment Requirements); the one whose
   ``TpcmsObjectType`` names the component (``StreamlineUnit``, ``UnitOfCompetency``,
   ``StreamlineQualification``) is preferred, so the title is the unit's, not "Assessment Requirements for …".
-- :func:`packaging_rule_titles`: ``code → title`` as a qualification's Packaging Rules topic states them,
-  either as ``<p>BSBWHS412 Assist with …</p>`` lines (BSB41419) or as table rows
-  ``<td>CPCCCA3001*</td><td>Carry out general demolition …</td>`` (CPC30220).
+- :func:`topic_text`: the body of a named Topic (``Object/Description``), e.g. a qualification's
+  Packaging Rules, which :mod:`skillstream_tga_sandbox.packaging` reads.
 
 Files are parsed with entity resolution and network access off (DESIGN.md, Security).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -26,12 +24,6 @@ _NS = {"a": AUTHORIT_NS}
 _COMPONENT_BOOKS = ("StreamlineUnit", "UnitOfCompetency", "StreamlineQualification")
 OLD_UNIT_TYPE = "UnitOfCompetency"
 """``TpcmsObjectType`` of a pre-2012 unit (file named ``{CODE}_R{n}.xml``, not ``_Complete_``)."""
-# A national code: 3-letter package prefix, letters/digits, ending in digits and an optional letter suffix
-# (UETTDREL14A has only two digits). Packaging rules mark some codes with footnote stars: "PUAWHS002***".
-_CODE = r"[A-Z]{3}[A-Z0-9]*\d{2,}[A-Z]?"
-_CODE_AND_TITLE = re.compile(rf"^(?P<code>{_CODE})\**\s+(?P<title>\S.*)$")
-_CODE_ONLY = re.compile(rf"^(?P<code>{_CODE})\**$")
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,27 +86,13 @@ def read_book(root: etree._Element, name: str) -> BookFacts:
     )
 
 
-def _text(element: etree._Element) -> str:
-    return _SPACES.sub(" ", "".join(element.itertext())).strip()
-
-
-def packaging_rule_titles(root: etree._Element) -> dict[str, str]:
-    """``code → title`` stated in the Topic whose ``Object/Description`` is "Packaging Rules" (first
-    statement of a code wins); empty when the file has no such topic or states no titles."""
-    titles: dict[str, str] = {}
+def topic_text(root: etree._Element, description: str) -> etree._Element | None:
+    """The ``Text`` body of the first Topic whose ``Object/Description`` is ``description`` (the section
+    name, e.g. "Packaging Rules"); None when the file has no such topic or it has no body."""
     for topic in root.iterfind("a:Objects/a:Topic", _NS):
-        if (topic.findtext("a:Object/a:Description", namespaces=_NS) or "").strip() != "Packaging Rules":
-            continue
-        for row in topic.iter(f"{{{AUTHORIT_NS}}}tr"):
-            cells = [_text(cell) for cell in row.iterfind("a:td", _NS)]
-            code = _CODE_ONLY.match(cells[0]) if len(cells) >= 2 else None
-            if code is not None and cells[1]:
-                titles.setdefault(code.group("code"), cells[1])
-        for paragraph in topic.iter(f"{{{AUTHORIT_NS}}}p"):
-            line = _CODE_AND_TITLE.match(_text(paragraph))
-            if line is not None:
-                titles.setdefault(line.group("code"), line.group("title"))
-    return titles
+        if (topic.findtext("a:Object/a:Description", namespaces=_NS) or "").strip() == description:
+            return topic.find("a:Text", _NS)
+    return None
 
 
-__all__ = ["AUTHORIT_NS", "OLD_UNIT_TYPE", "BookFacts", "packaging_rule_titles", "parse_file", "read_book"]
+__all__ = ["AUTHORIT_NS", "OLD_UNIT_TYPE", "BookFacts", "parse_file", "read_book", "topic_text"]

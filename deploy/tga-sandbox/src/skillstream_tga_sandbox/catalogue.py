@@ -18,22 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gzip
-import importlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
-from skillstream_tga_sandbox.authorit import OLD_UNIT_TYPE, packaging_rule_titles, parse_file, read_book
+from skillstream_tga_sandbox.authorit import OLD_UNIT_TYPE, parse_file, read_book
 from skillstream_tga_sandbox.errors import CatalogueError
+from skillstream_tga_sandbox.packaging import StatedUnit, stated_units
 from skillstream_tga_sandbox.sqldump import generation_time, insert_rows
-
-if TYPE_CHECKING:
-    from skillstream_tga_ingest.parser.model import ParsedQualification
 
 TGA_OFFSET = dt.timezone(dt.timedelta(hours=10))
 """Canberra standard time: the offset the sandbox writes in every ``DateTimeOffset/OffsetMinutes``."""
@@ -166,7 +162,8 @@ def _dump_qualifications(tga_dir: Path, undated: dt.datetime) -> list[Component]
 
 def _file_component(
     path: Path, kind: ComponentType, recorded: Mapping[str, str], undated: dt.datetime
-) -> tuple[Component, dict[str, str]]:
+) -> tuple[Component, tuple[StatedUnit, ...] | None]:
+    """The component a real file describes, and (qualifications only) the units its Packaging Rules list."""
     name = f"{path.parent.name}/{path.name}"
     root = parse_file(path.read_bytes(), name)
     book = read_book(root, name)
@@ -187,15 +184,16 @@ def _file_component(
         modified=undated,
         source=name,
     )
-    titles = packaging_rule_titles(root) if kind is ComponentType.QUALIFICATION else {}
-    return component, titles
+    listed = stated_units(root, component.code) if kind is ComponentType.QUALIFICATION else None
+    return component, listed
 
 
 class Catalogue:
-    """Every served component with its indexes. Immutable after :func:`load_catalogue`, except the
-    memo of unit grids (filled on first GetDetails; a race only computes one grid twice)."""
+    """Every served component with its indexes and unit grids; immutable after :func:`load_catalogue`."""
 
-    def __init__(self, components: list[Component], titles: Mapping[str, Mapping[str, str]], wsdl_dir: Path) -> None:
+    def __init__(
+        self, components: list[Component], listed: Mapping[str, tuple[StatedUnit, ...] | None], wsdl_dir: Path
+    ) -> None:
         self.ordered: tuple[Component, ...] = tuple(sorted(components, key=lambda c: c.code))
         self.by_code: Mapping[str, Component] = {c.code: c for c in self.ordered}
         children: dict[str, list[str]] = defaultdict(list)
@@ -210,51 +208,29 @@ class Catalogue:
             p.name.lower(): p for p in sorted(wsdl_dir.iterdir()) if p.suffix.lower() in {".wsdl", ".xsd"}
         }
         self.wsdl_path = wsdl_dir / "TrainingComponentService.wsdl"
-        self._titles = titles
-        self._grids: dict[str, tuple[GridEntry, ...] | None] = {}
+        self._grids: Mapping[str, tuple[GridEntry, ...]] = {
+            code: tuple(GridEntry(u.code, self._unit_title(u), u.is_core) for u in units)
+            for code, units in listed.items()
+            if units is not None
+        }
 
     def count(self, kind: ComponentType) -> int:
         """How many components of ``kind`` are served."""
         return sum(1 for c in self.ordered if c.component_type is kind)
 
     def unit_grid(self, code: str) -> tuple[GridEntry, ...] | None:
-        """The UnitGrid of a qualification with a real file: core (``IsEssential``) then elective units from
-        ``skillstream_tga_ingest.parser.parse_qualification``; None when there is no file, the parser is not
-        installed yet, or it refused the file (the grid is then unknown, not empty)."""
-        if code not in self._grids:
-            self._grids[code] = self._build_grid(code)
-        return self._grids[code]
+        """The UnitGrid of a qualification with a real file: its Packaging Rules' core (``IsEssential``) then
+        elective units (:mod:`skillstream_tga_sandbox.packaging`). None when there is no file or the file has
+        no Packaging Rules topic (the grid is then unknown, not empty)."""
+        return self._grids.get(code)
 
-    def _build_grid(self, code: str) -> tuple[GridEntry, ...] | None:
-        component = self.by_code.get(code)
-        parse = _qualification_parser()
-        if component is None or component.file is None or parse is None:
-            return None
-        from skillstream_tga_ingest.parser.model import ParseError
-
-        try:
-            parsed = parse(component.file.path.read_bytes())
-        except ParseError:
-            return None
-        stated = self._titles.get(code, {})
-        grid: dict[str, GridEntry] = {}
-        for unit_code, essential in [(u, True) for u in parsed.core_units] + [
-            (u, False) for u in parsed.elective_units
-        ]:
-            unit = self.by_code.get(unit_code)
-            title = unit.title if unit is not None and unit.component_type is ComponentType.UNIT else None
-            grid.setdefault(unit_code, GridEntry(unit_code, title or stated.get(unit_code), essential))
-        return tuple(grid.values())
-
-
-def _qualification_parser() -> Callable[[bytes], ParsedQualification] | None:
-    """``parse_qualification`` when tga-ingest provides it (imported by name: it is being written in
-    parallel, and an import of a missing name would fail type-checking)."""
-    try:
-        module = importlib.import_module("skillstream_tga_ingest.parser")
-    except ImportError:
-        return None
-    return cast("Callable[[bytes], ParsedQualification] | None", getattr(module, "parse_qualification", None))
+    def _unit_title(self, unit: StatedUnit) -> str | None:
+        """The real unit file's Book title when it is one of the served units, else the title the packaging
+        rules state (TGA's grid titles are the units' own)."""
+        served = self.by_code.get(unit.code)
+        if served is not None and served.component_type is ComponentType.UNIT:
+            return served.title or unit.title
+        return unit.title
 
 
 @functools.cache
@@ -267,16 +243,16 @@ def load_catalogue(tga_dir: Path, undated_modified: dt.datetime) -> Catalogue:
     try:
         recorded = _recorded_paths(tga_dir)
         components = [*_packages(tga_dir, undated_modified), *_dump_qualifications(tga_dir, undated_modified)]
-        titles: dict[str, Mapping[str, str]] = {}
+        listed: dict[str, tuple[StatedUnit, ...] | None] = {}
         for kind, folder in ((ComponentType.QUALIFICATION, "qualifications"), (ComponentType.UNIT, "units")):
             for path in sorted((tga_dir / folder).glob("*.xml")):
-                component, stated = _file_component(path, kind, recorded, undated_modified)
+                component, units = _file_component(path, kind, recorded, undated_modified)
                 components.append(component)
-                titles[component.code] = stated
+                listed[component.code] = units
         wsdl_dir = tga_dir / "wsdl" / "TrainingComponentService-production-2013"
         # A real file wins over a dump row with the same code (none collide in today's data).
         unique = {c.code: c for c in components}
-        return Catalogue(list(unique.values()), titles, wsdl_dir)
+        return Catalogue(list(unique.values()), listed, wsdl_dir)
     except (OSError, KeyError, ValueError) as e:
         raise CatalogueError(f"cannot read the TGA real data under {tga_dir}: {e}") from e
 
