@@ -1,4 +1,4 @@
-"""The media library routes (``/truefire-courses/*``, issue #5, seed 001) of the real gateway app over a real
+"""The media library routes (``/truefire-courses/*``, seed 001) of the real gateway app over a real
 NATS server, with stub responders standing in for the media-downloader's queries and the orchestrator's
 ``request_job``: permissions, each reply mapped to seed 001's shape, the job requested, 404s and validation."""
 
@@ -265,7 +265,7 @@ async def test_test_mode_download_requests_the_job_and_replies_the_seed_shape(
     assert body["job"]["kind"] == KIND_BULK_DOWNLOAD
     assert "one course" in body["message"]
 
-    assert stubs.seen[LIBRARY_SUMMARY] == [{"quality": None}]
+    assert stubs.seen[LIBRARY_SUMMARY] == [{"quality": None, "for_download": True}]
     assert stubs.seen[REQUEST_JOB] == [
         {
             "kind": KIND_BULK_DOWNLOAD,
@@ -288,7 +288,7 @@ async def test_post_downloads_every_course_with_the_summary_counts(client: httpx
     assert body["stats"] == stats
     assert body["test_mode"] is False
     assert f"{SUMMARY.courses} courses" in body["message"]
-    assert stubs.seen[LIBRARY_SUMMARY] == [{"quality": "hi"}]
+    assert stubs.seen[LIBRARY_SUMMARY] == [{"quality": "hi", "for_download": True}]
     (cmd,) = stubs.seen[REQUEST_JOB]
     assert cmd["parameters"] == {"test_mode": False, "quality": "hi"}
     assert cmd["idempotency_key"] is None  # every click is a new bulk download
@@ -313,10 +313,20 @@ async def test_a_bad_query_is_a_422_and_starts_nothing(client: httpx.AsyncClient
 
 
 async def test_an_empty_catalogue_is_a_409_and_starts_nothing(client: httpx.AsyncClient, stubs: Stubs) -> None:
-    empty = LibrarySummary(courses=0, channels=0, segments=0, estimated_bytes=None, quality=VideoQuality.MED)
-    await stubs.answer(LIBRARY_SUMMARY, empty)
+    # the media-downloader refuses a download of an empty catalogue with its typed error
+    detail = "The catalogue (http://catalogue.test) lists nothing to download."
+    await stubs.answer(LIBRARY_SUMMARY, ErrorReply(code=ErrorCode.NOTHING_TO_DOWNLOAD, detail=detail))
     await stubs.answer(REQUEST_JOB, _accepted({}))
-    assert_problem(await client.post("/truefire-courses/download-all-courses", headers=ADMIN), 409, "conflict")
+    r = await client.post("/truefire-courses/download-all-courses?quality=low", headers=ADMIN)
+    assert_problem(r, 409, "conflict")
+    assert r.json() == {
+        "type": "urn:skillstream:problem:conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": detail,
+        "instance": "/truefire-courses/download-all-courses",
+    }
+    assert stubs.seen[LIBRARY_SUMMARY] == [{"quality": "low", "for_download": True}]
     assert stubs.seen[REQUEST_JOB] == []
 
 
@@ -468,7 +478,7 @@ async def test_summary_relays_the_library_summary(client: httpx.AsyncClient, stu
     r = await client.get("/truefire-courses/summary?quality=low", headers=ADMIN)
     assert r.status_code == 200, r.text
     assert r.json() == msgspec.to_builtins(SUMMARY)
-    assert stubs.seen[LIBRARY_SUMMARY] == [{"quality": "low"}]
+    assert stubs.seen[LIBRARY_SUMMARY] == [{"quality": "low", "for_download": False}]
 
 
 async def test_a_service_that_does_not_answer_is_a_503(client: httpx.AsyncClient, stubs: Stubs) -> None:

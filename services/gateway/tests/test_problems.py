@@ -25,6 +25,7 @@ from skillstream_gateway.problems import (
     problem,
     slug_for,
 )
+from skillstream_runtime.endpoints import error_headers
 from skillstream_runtime.errors import RequestError
 
 PROBLEM = "application/problem+json"
@@ -241,6 +242,7 @@ async def test_validation_error_of_a_query_and_of_bad_json(client: httpx.AsyncCl
         ("not_found", 404, "not-found"),
         ("conflict", 409, "conflict"),
         ("unavailable", 503, "unavailable"),
+        ("nothing_to_download", 409, "conflict"),
     ],
 )
 async def test_request_errors_keep_the_service_status(
@@ -258,6 +260,39 @@ async def test_request_error_details(client: httpx.AsyncClient) -> None:
     assert "errors" not in body
     # The status the service sent in Nats-Service-Error-Code wins over the code's default.
     assert_problem(await client.get("/service/conflict", params={"status": 412}), 412, "conflict")
+
+
+async def test_nothing_to_download_is_the_same_409_as_the_gateways_own_refusal() -> None:
+    # the media-downloader's typed refusal must read, to a client, exactly as a 409 the gateway raised itself
+    detail = "The catalogue (media) lists nothing to download."
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/truefire-courses/download-all-courses")
+    async def download_all(typed: bool) -> None:
+        if typed:
+            reply = ErrorReply(code=ErrorCode.NOTHING_TO_DOWNLOAD, detail=detail)
+            # the status as the reply's Nats-Service-Error-Code header carries it
+            raise RequestError(reply, int(error_headers(reply)["Nats-Service-Error-Code"]))
+        raise ProblemError(409, "conflict", detail)
+
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
+        typed = await c.get("/truefire-courses/download-all-courses", params={"typed": True})
+        before = await c.get("/truefire-courses/download-all-courses", params={"typed": False})
+    assert_problem(typed, 409, "conflict")
+    assert typed.headers["content-type"] == before.headers["content-type"]
+    assert (
+        typed.json()
+        == before.json()
+        == {
+            "type": "urn:skillstream:problem:conflict",
+            "title": "Conflict",
+            "status": 409,
+            "detail": detail,
+            "instance": "/truefire-courses/download-all-courses",
+        }
+    )
 
 
 async def test_internal_request_error_does_not_leak(client: httpx.AsyncClient) -> None:

@@ -12,7 +12,12 @@ import msgspec
 
 
 class ErrorCode(enum.StrEnum):
-    """Stable error codes; HTTP-like numbers travel in ``Nats-Service-Error-Code``."""
+    """Stable error codes; HTTP-like numbers travel in ``Nats-Service-Error-Code``.
+
+    A code names what the caller can act on; the ones beyond the generic HTTP-like set below are typed refusals
+    a client maps to its own answer (the gateway to a problem document). A client built before a code was added
+    cannot decode its reply and reports it as ``internal`` with the header's status, so deploy the clients first.
+    """
 
     INVALID_REQUEST = "invalid_request"  # 400: the body does not decode or fails validation
     UNAUTHORIZED = "unauthorized"  # 401
@@ -21,6 +26,7 @@ class ErrorCode(enum.StrEnum):
     CONFLICT = "conflict"  # 409: optimistic concurrency or a state transition that is not allowed
     UNAVAILABLE = "unavailable"  # 503: a dependency (NATS, PostgreSQL, an upstream) is down
     INTERNAL = "internal"  # 500: a bug; the detail is logged, not returned
+    NOTHING_TO_DOWNLOAD = "nothing_to_download"  # 409: a bulk download asked of a catalogue that lists nothing
 
     @property
     def status(self) -> int:
@@ -36,6 +42,7 @@ _STATUS = {
     ErrorCode.CONFLICT: 409,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.NOTHING_TO_DOWNLOAD: 409,
 }
 
 

@@ -27,7 +27,8 @@ from skillstream_contracts.media import VideoQuality
 from skillstream_contracts.streams import query_subject
 
 LIBRARY_SUMMARY: Final = query_subject("media", "library_summary")
-""":class:`GetLibrarySummary` → :class:`LibrarySummary`."""
+""":class:`GetLibrarySummary` → :class:`LibrarySummary` (``unavailable`` when the catalogue cannot be read;
+``nothing_to_download``, 409, when ``for_download`` is set and the catalogue lists no downloadable segment)."""
 BULK_STATUS: Final = query_subject("media", "bulk_status")
 """:class:`GetBulkStatus` → :class:`BulkStatus` (``not_found`` when there is no such bulk download)."""
 COURSE_STATUS: Final = query_subject("media", "course_status")
@@ -46,6 +47,9 @@ class GetLibrarySummary(msgspec.Struct, frozen=True, kw_only=True):
 
     quality: VideoQuality | None = None
     """The variant whose sizes are summed; None = the service's configured quality."""
+    for_download: bool = False
+    """Asked before starting a bulk download: an empty library is then refused with ``nothing_to_download``
+    instead of answered with zeros, so no job with nothing to do is started."""
 
 
 class LibrarySummary(msgspec.Struct, kw_only=True):

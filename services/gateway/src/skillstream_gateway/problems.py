@@ -71,8 +71,10 @@ CODE_SLUGS: Mapping[ErrorCode, str] = {
     ErrorCode.CONFLICT: "conflict",
     ErrorCode.UNAVAILABLE: "unavailable",
     ErrorCode.INTERNAL: "internal",
+    # the media-downloader's refusal to download an empty catalogue: to a client, a conflict like any other
+    ErrorCode.NOTHING_TO_DOWNLOAD: "conflict",
 }
-"""Error code of a service's reply → problem slug."""
+"""Error code of a service's reply → problem slug (the status is the one the service sent)."""
 
 _TITLES: Mapping[int, str] = {413: "Payload Too Large", 422: "Invalid Request", 500: "Internal Error"}
 _INTERNAL_DETAIL = "An internal error occurred; it has been logged."

@@ -94,6 +94,10 @@ def endpoints(library: Library) -> tuple[Endpoint, ...]:
             summary = await library.summary(q.quality)
         except MediaError as e:
             raise CommandRejected(ErrorCode.UNAVAILABLE, f"the course catalogue cannot be read: {e.reason}") from e
+        if q.for_download and (summary.courses == 0 or summary.segments == 0):
+            # refuse here, where the catalogue is known, rather than let a job with nothing to do be started
+            detail = f"The catalogue ({summary.source or 'media'}) lists nothing to download."
+            raise CommandRejected(ErrorCode.NOTHING_TO_DOWNLOAD, detail)
         assert ctx.pool is not None
         downloaded = await readmodel.downloaded_segments(ctx.pool)
         return msgspec.structs.replace(summary, downloaded_segments=downloaded)

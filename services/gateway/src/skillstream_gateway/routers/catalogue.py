@@ -4,6 +4,10 @@
 row's local state; ``…/bulk-download`` starts the matching download job through the orchestrator;
 ``…/download-status/{job_id}`` is that job with its live progress; ``/api/units/{code}/…`` and
 ``/api/qualifications/{code}/…`` read the parsed content. Every route is one query or command over NATS.
+
+Errors (problem documents, :mod:`skillstream_gateway.problems`): 401/403 from the permission check; 422 for a
+body or query that fails validation; 404 for a component never downloaded (tga-ingest's ``not_found``) or a
+``download-status`` job that is not a download of that family; 503 when a service does not answer.
 """
 
 from typing import Annotated, Any

@@ -1,53 +1,40 @@
-"""The media library routes (seed 001's ``/truefire-courses/*`` paths; admin only: permission ``media.manage``).
+"""Reply bodies of the media library routes (:mod:`skillstream_gateway.routers.media`) and their mapping from
+the media-downloader's query replies (``skillstream_contracts.media_queries``).
 
-Every route is one or two queries or commands over NATS (``skillstream_contracts.media_queries``): the
-media-downloader's read model answers the status routes, the orchestrator starts the bulk download job
-(kind ``media.bulk-download``). Replies keep seed 001's field names, so what polled the original system reads
-this one, and add our exact counts (``queued``/``processing``/``retrying``), bytes, rates and ETA.
-
-Errors (problem documents, :mod:`skillstream_gateway.problems`): 401/403 from the permission check; 422 for a
-query that fails validation (``test=maybe``); 404 when there is no such bulk download or course (the
-service's ``not_found``); 409 when the catalogue lists nothing to download; 503 when a service does not answer.
+Seed 001's field names come first, so what polled the original system reads these replies unchanged; ours
+follow: exact counts by state (``queued``/``processing``/``retrying``/``succeeded``/``failed``/``skipped``),
+bytes, rates and ETA. The mapping only renames and sums what the service counted: no rule is decided here.
 """
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Depends, Path, Query, Response
-from nats.aio.client import Client
 
-from skillstream_contracts.errors import ErrorCode
-from skillstream_contracts.jobs import REQUEST_JOB, JobAccepted, JobView, RequestJob
+from skillstream_contracts.jobs import JobView
 from skillstream_contracts.media import VideoQuality
 from skillstream_contracts.media_queries import (
-    BULK_STATUS,
-    COURSE_STATUS,
-    KIND_BULK_DOWNLOAD,
-    LIBRARY_SUMMARY,
-    QUEUE_STATUS,
     BulkStatus,
     CourseStatus,
     GetBulkStatus,
-    GetCourseStatus,
-    GetLibrarySummary,
-    GetQueueStatus,
     LibrarySummary,
     QueueStatus,
     SegmentCounts,
     SegmentFailure,
 )
-from skillstream_gateway.auth import Authenticator, Principal
-from skillstream_gateway.problems import ProblemError
-from skillstream_gateway.replies import json_response, schema_ref
-from skillstream_runtime.endpoints import request
-from skillstream_runtime.errors import RequestError
 
 PREFIX = "/truefire-courses"
-PERMISSION = "media.manage"
-JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
-MAX_COURSES_PAGE = 1000
-"""Largest page of courses a status query may ask for (``GetBulkStatus.courses_limit``)."""
+"""Seed 001's path prefix of the media routes."""
+
+
+def progress_url(job_id: str) -> str:
+    """The job's server-sent progress stream (``GET /api/jobs/{job_id}/events``)."""
+    return f"/api/jobs/{job_id}/events"
+
+
+def status_url(job_id: str) -> str:
+    """``bulk-download-status`` of one bulk download."""
+    return f"{PREFIX}/bulk-download-status?job_id={job_id}"
 
 
 class SeedSegmentStats(msgspec.Struct, kw_only=True):
@@ -193,135 +180,13 @@ class BulkQueueStatus(msgspec.Struct, kw_only=True):
     scheduled_retries: int
 
 
-SCHEMA_TYPES = (
-    BulkDownloadStarted,
-    BulkDownloadStatus,
-    BulkDownloadStats,
-    BulkQueueStatus,
-    CourseDownloadStatus,
-    LibrarySummary,
-)
-"""The reply bodies, for the OpenAPI components."""
-
-_JOB_ID = Annotated[
-    str | None, Query(pattern=JOB_ID_PATTERN, description="a bulk download's job id; default the latest")
-]
-_TEST = Annotated[bool, Query(description="test mode: download one course (seed 001's ?test=true)")]
-_QUALITY = Annotated[VideoQuality | None, Query(description="file variant; default the service's setting")]
-
-
-def progress_url(job_id: str) -> str:
-    """The job's server-sent progress stream (``GET /api/jobs/{job_id}/events``)."""
-    return f"/api/jobs/{job_id}/events"
-
-
-def status_url(job_id: str) -> str:
-    """``bulk-download-status`` of one bulk download."""
-    return f"{PREFIX}/bulk-download-status?job_id={job_id}"
-
-
-def media_router(nc: Client, auth: Authenticator) -> APIRouter:
-    """The router; ``nc`` is the gateway's NATS connection."""
-    router = APIRouter(tags=["media"])
-    Admin = Annotated[Principal, Depends(auth.require(PERMISSION))]
-
-    async def download_all(principal: Admin, test: _TEST = False, quality: _QUALITY = None) -> Response:
-        summary = await request(nc, LIBRARY_SUMMARY, GetLibrarySummary(quality=quality), LibrarySummary)
-        if summary.courses == 0 or summary.segments == 0:
-            # refuse rather than start a job with nothing to do (seed 001 queued an empty run)
-            raise ProblemError(
-                409, "conflict", f"The catalogue ({summary.source or 'media'}) lists nothing to download."
-            )
-        parameters: dict[str, Any] = {"test_mode": test}
-        if quality is not None:
-            parameters["quality"] = quality.value
-        cmd = RequestJob(kind=KIND_BULK_DOWNLOAD, parameters=parameters, requested_by=principal.sub)
-        accepted = await request(nc, REQUEST_JOB, cmd, JobAccepted)
-        started = _started(accepted.job, summary, test)
-        response = json_response(started, 202)
-        response.headers["Location"] = started.status_url
-        return response
-
-    for method in ("GET", "POST"):
-        router.add_api_route(
-            f"{PREFIX}/download-all-courses",
-            download_all,
-            methods=[method],
-            status_code=202,
-            responses={202: schema_ref("BulkDownloadStarted")},
-            summary="Download every course (or one, ?test=true) as a job; follow it at status_url / progress_url",
-            name=f"media_download_all_{method.lower()}",
-        )
-
-    @router.get(
-        f"{PREFIX}/bulk-download-status",
-        responses={200: schema_ref("BulkDownloadStatus")},
-        summary="One bulk download (default the latest) with a page of its courses",
-    )
-    async def bulk_download_status(
-        principal: Admin,
-        job_id: _JOB_ID = None,
-        courses_offset: Annotated[int, Query(ge=0)] = 0,
-        courses_limit: Annotated[int, Query(ge=1, le=MAX_COURSES_PAGE)] = 100,
-    ) -> Response:
-        q = GetBulkStatus(job_id=job_id, courses_offset=courses_offset, courses_limit=courses_limit)
-        return json_response(_bulk_status(await request(nc, BULK_STATUS, q, BulkStatus), q))
-
-    @router.get(
-        f"{PREFIX}/bulk-download-stats",
-        responses={200: schema_ref("BulkDownloadStats")},
-        summary="Segment totals of the latest bulk download",
-    )
-    async def bulk_download_stats(principal: Admin) -> Response:
-        try:
-            # one course is the smallest page the query takes; only the totals are used
-            status = await request(nc, BULK_STATUS, GetBulkStatus(courses_limit=1), BulkStatus)
-        except RequestError as e:
-            if e.code is not ErrorCode.NOT_FOUND:
-                raise
-            status = None
-        return json_response(_bulk_stats(status))
-
-    @router.get(
-        f"{PREFIX}/bulk-queue-status",
-        responses={200: schema_ref("BulkQueueStatus")},
-        summary="The download queue: courses with work left, in flight, scheduled retries",
-    )
-    async def bulk_queue_status(
-        principal: Admin, limit: Annotated[int, Query(ge=1, le=MAX_COURSES_PAGE)] = 100
-    ) -> Response:
-        return json_response(_queue(await request(nc, QUEUE_STATUS, GetQueueStatus(limit=limit), QueueStatus)))
-
-    @router.get(
-        f"{PREFIX}/summary",
-        responses={200: schema_ref("LibrarySummary")},
-        summary="The library: courses, segments, estimated storage, segments downloaded",
-    )
-    async def library_summary(principal: Admin, quality: _QUALITY = None) -> Response:
-        return json_response(await request(nc, LIBRARY_SUMMARY, GetLibrarySummary(quality=quality), LibrarySummary))
-
-    @router.get(
-        f"{PREFIX}/{{course_id}}/download-status",
-        responses={200: schema_ref("CourseDownloadStatus")},
-        summary="One course in a bulk download (default the latest holding it)",
-    )
-    async def course_download_status(
-        principal: Admin,
-        course_id: Annotated[int, Path(ge=0, le=2**63 - 1, description="TrueFire course id")],
-        job_id: _JOB_ID = None,
-        failure_limit: Annotated[int, Query(ge=0, le=500, description="latest failures listed")] = 50,
-    ) -> Response:
-        q = GetCourseStatus(course_id=course_id, job_id=job_id, failure_limit=failure_limit)
-        return json_response(_course_status(await request(nc, COURSE_STATUS, q, CourseStatus)))
-
-    return router
-
-
 def _seed_stats(counts: SegmentCounts) -> SeedSegmentStats:
     return SeedSegmentStats(success=counts.succeeded, failed=counts.failed, skipped=counts.skipped)
 
 
-def _started(job: JobView, summary: LibrarySummary, test: bool) -> BulkDownloadStarted:
+def started_reply(job: JobView, summary: LibrarySummary, test: bool) -> BulkDownloadStarted:
+    """``download-all-courses``' reply for the requested ``job``: the summary's counts, or one course in test
+    mode (whose segment total the job's progress gives later)."""
     courses = 1 if test else summary.courses
     what = "one course (test mode)" if test else f"{summary.courses} courses, {summary.segments} segments"
     return BulkDownloadStarted(
@@ -354,7 +219,9 @@ def _course_fields(c: CourseStatus) -> dict[str, Any]:
     }
 
 
-def _course_status(c: CourseStatus) -> CourseDownloadStatus:
+def course_status_reply(c: CourseStatus) -> CourseDownloadStatus:
+    """``{course_id}/download-status``' reply: the course in seed 001's shape, with its rates, times and
+    latest failures."""
     return CourseDownloadStatus(
         **_course_fields(c),
         job_id=c.job_id,
@@ -368,7 +235,8 @@ def _course_status(c: CourseStatus) -> CourseDownloadStatus:
     )
 
 
-def _bulk_status(s: BulkStatus, q: GetBulkStatus) -> BulkDownloadStatus:
+def bulk_status_reply(s: BulkStatus, q: GetBulkStatus) -> BulkDownloadStatus:
+    """``bulk-download-status``' reply for the page of courses ``q`` asked for."""
     return BulkDownloadStatus(
         job_id=s.job_id,
         status=s.status,
@@ -401,7 +269,9 @@ def _bulk_status(s: BulkStatus, q: GetBulkStatus) -> BulkDownloadStatus:
     )
 
 
-def _bulk_stats(s: BulkStatus | None) -> BulkDownloadStats:
+def bulk_stats_reply(s: BulkStatus | None) -> BulkDownloadStats:
+    """``bulk-download-stats``' reply: the totals of ``s``, or zeros and ``job_id`` None when there is no bulk
+    download yet (None)."""
     counts = s.counts if s is not None else SegmentCounts()
     return BulkDownloadStats(
         job_id=s.job_id if s is not None else None,
@@ -419,7 +289,8 @@ def _bulk_stats(s: BulkStatus | None) -> BulkDownloadStats:
     )
 
 
-def _queue(q: QueueStatus) -> BulkQueueStatus:
+def queue_reply(q: QueueStatus) -> BulkQueueStatus:
+    """``bulk-queue-status``' reply: the courses with work left and the work consumer's live counts."""
     return BulkQueueStatus(
         queued_courses=[
             QueueCourse(
@@ -446,9 +317,7 @@ def _queue(q: QueueStatus) -> BulkQueueStatus:
 
 
 __all__ = [
-    "PERMISSION",
     "PREFIX",
-    "SCHEMA_TYPES",
     "BulkCourseDetail",
     "BulkDownloadStarted",
     "BulkDownloadStats",
@@ -459,7 +328,11 @@ __all__ = [
     "CourseDownloadStatus",
     "QueueCourse",
     "SeedSegmentStats",
-    "media_router",
+    "bulk_stats_reply",
+    "bulk_status_reply",
+    "course_status_reply",
     "progress_url",
+    "queue_reply",
+    "started_reply",
     "status_url",
 ]
