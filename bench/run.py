@@ -45,8 +45,8 @@ from tga import bench_download, bench_parse
 from skillstream_contracts.jobs import JOB_EVENTS, JobItemsPlanned, JobQueued, JobRequested, JobStarted
 from skillstream_contracts.registries import REGISTRIES
 from skillstream_contracts.streams import JOBS, StreamDefinition, aggregate_subject
-from skillstream_orchestrator.projections import JobsProjection
-from skillstream_runtime.embedded import start_nats, start_postgres
+from skillstream_devstack.embedded import start_nats, start_postgres
+from skillstream_orchestrator.projections.jobs import JobsProjection
 from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
 from skillstream_runtime.generations import active_generation, rebuild
 from skillstream_runtime.migrations import migrate_runtime

@@ -13,8 +13,8 @@ from skillstream_contracts.events import EventMetadata, new_event_id, utcnow
 from skillstream_contracts.jobs import JobQueued, JobRequested
 from skillstream_contracts.registries import REGISTRIES
 from skillstream_contracts.streams import JOBS, aggregate_subject
-from skillstream_orchestrator.projections import JobsProjection
-from skillstream_runtime.cli import app
+from skillstream_devstack.cli import app
+from skillstream_orchestrator.projections.jobs import JobsProjection
 from skillstream_runtime.eventstore import EventStore, NewEvent
 from skillstream_runtime.projections import ProjectionRunner, RunnerSettings
 

@@ -17,7 +17,7 @@ from skillstream_contracts.jobs import (
     JobStarted,
 )
 from skillstream_contracts.streams import JOBS, aggregate_subject
-from skillstream_orchestrator.projections import JobsProjection
+from skillstream_orchestrator.projections.jobs import JobsProjection
 from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
 from skillstream_runtime.generations import active_generation, rebuild
 from skillstream_runtime.migrations import migrate_runtime

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from skillstream_contracts.events import EventMetadata, OpaqueEvent
 from skillstream_contracts.jobs import JobReport, JobRequested, JobStarted
-from skillstream_orchestrator.progress import ProgressProjection, progress_since, read_progress
+from skillstream_orchestrator.projections.progress import ProgressProjection
+from skillstream_orchestrator.projections.progress_reads import progress_since, read_progress
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.generations import active_generation
 from skillstream_runtime.migrations import migrate, migrate_runtime, read_migrations

@@ -6,6 +6,7 @@
     ├── EmbeddedServerError        an embedded nats-server / PostgreSQL failed to start
     ├── EventStoreError
     │   ├── ConcurrencyError       the aggregate moved on since it was loaded (expected sequence mismatch)
+    │   │   └── ContendedAggregateError  a command lost the race on every attempt the decider runner made
     │   ├── StreamNotFoundError    no stream holds the subject
     │   └── AppendError            JetStream refused the append for another reason
     ├── ProjectionError
@@ -40,6 +41,16 @@ class ConcurrencyError(EventStoreError):
         super().__init__(f"concurrency conflict on {subject}: expected last sequence {expected}. {detail}")
         self.subject = subject
         self.expected = expected
+
+
+class ContendedAggregateError(ConcurrencyError):
+    """A command was decided ``attempts`` times on fresh state and lost the race to other writers each time."""
+
+    def __init__(self, subject: str, attempts: int) -> None:
+        EventStoreError.__init__(self, f"{subject} kept moving on: {attempts} decisions in a row lost the race")
+        self.subject = subject
+        self.expected = None
+        self.attempts = attempts
 
 
 class StreamNotFoundError(EventStoreError):

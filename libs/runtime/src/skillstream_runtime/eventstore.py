@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import nats.errors
 import nats.js.errors
@@ -85,6 +85,62 @@ class AppendResult:
     duplicate: bool = False
 
 
+def metadata_for(registry: EventRegistry, aggregate_id: str, new: NewEvent) -> EventMetadata:
+    """The envelope a store writes for ``new``: its own fields plus the event's type, the schema version
+    ``registry`` writes for it and ``aggregate_id``.
+
+    Raises:
+        skillstream_contracts.UnknownEventType: the event's type is not in ``registry``.
+    """
+    event_type = event_type_of(new.event)
+    return EventMetadata(
+        event_id=new.event_id,
+        event_type=event_type,
+        schema_version=registry.current_version(event_type),
+        aggregate_id=aggregate_id,
+        occurred_at=new.occurred_at,
+        correlation_id=new.correlation_id,
+        causation_id=new.causation_id,
+        job=new.job,
+    )
+
+
+class AbstractEventStore(Protocol):
+    """What handlers and the decider runner need of an event store. :class:`EventStore` (JetStream) and
+    :class:`~skillstream_runtime.memorystore.InMemoryEventStore` (unit tests) implement it and pass one
+    contract test suite (``libs/runtime/tests/test_eventstore_contract.py``)."""
+
+    def registry(self, stream: str) -> EventRegistry:
+        """The event registry of ``stream``. Raises :class:`EventStoreError` when there is none."""
+        ...
+
+    async def append(
+        self,
+        stream: StreamDefinition,
+        subject: str,
+        aggregate_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_last_sequence: int | None = None,
+    ) -> AppendResult:
+        """Append ``events`` to one subject, all or nothing (see :meth:`EventStore.append`)."""
+        ...
+
+    async def append_many(
+        self,
+        stream: StreamDefinition,
+        appends: Iterable[tuple[str, str, Sequence[NewEvent], int | None]],
+        *,
+        concurrency: int = 256,
+    ) -> list[AppendResult | BaseException]:
+        """Many independent appends; each result or exception in order (see :meth:`EventStore.append_many`)."""
+        ...
+
+    async def load(self, stream: StreamDefinition, subject: str, *, after_sequence: int = 0) -> list[RecordedEvent]:
+        """One subject's events after ``after_sequence``, oldest first, upcast to the current versions."""
+        ...
+
+
 def stream_config(definition: StreamDefinition, replicas: int = 1) -> StreamConfig:
     """The JetStream configuration of an event stream (DESIGN.md): file storage, limits retention, no max
     age, deletes and purges denied, atomic batches allowed, ``duplicate_window`` for dedupe."""
@@ -145,18 +201,7 @@ class EventStore:
 
     def _message(self, stream: str, aggregate_id: str, new: NewEvent) -> tuple[bytes, dict[str, str]]:
         registry = self.registry(stream)
-        event_type = event_type_of(new.event)
-        metadata = EventMetadata(
-            event_id=new.event_id,
-            event_type=event_type,
-            schema_version=registry.current_version(event_type),
-            aggregate_id=aggregate_id,
-            occurred_at=new.occurred_at,
-            correlation_id=new.correlation_id,
-            causation_id=new.causation_id,
-            job=new.job,
-        )
-        return registry.encode(new.event), metadata.to_headers()
+        return registry.encode(new.event), metadata_for(registry, aggregate_id, new).to_headers()
 
     async def append(
         self,
@@ -331,12 +376,14 @@ def decode_message(registry: EventRegistry, msg: Msg) -> RecordedEvent:
 
 
 __all__ = [
+    "AbstractEventStore",
     "AppendResult",
     "EventStore",
     "NewEvent",
     "RecordedEvent",
     "decode_message",
     "ensure_stream",
+    "metadata_for",
     "record_event",
     "stream_config",
 ]

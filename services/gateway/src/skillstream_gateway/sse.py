@@ -1,7 +1,7 @@
 """Live job progress for browsers: one NATS subscription per gateway, fanned out to SSE connections.
 
 The orchestrator publishes each changed progress document on ``progress.jobs.<job_id>``, in sequence
-order (``skillstream_orchestrator.publisher``): a sequence is drawn in commit order, so once a document
+order (``skillstream_orchestrator.projections.publisher``): a sequence is drawn in commit order, so once a document
 numbered N is out, every change numbered below N is reflected in what came before. The :class:`ProgressHub`
 decodes each document once and offers it to the connections that watch its job (or all jobs and may see it).
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import asyncpg
 
 from skillstream_contracts.jobs import JOB_EVENTS, JobStatus, JobView
-from skillstream_orchestrator.domain import fold
+from skillstream_orchestrator.domain.job import fold
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import Projection
 

@@ -20,7 +20,8 @@ import msgspec
 import structlog
 
 from skillstream_contracts.jobs import progress_subject
-from skillstream_orchestrator.progress import NOTIFY_CHANNEL, progress_since
+from skillstream_orchestrator.projections.progress import NOTIFY_CHANNEL
+from skillstream_orchestrator.projections.progress_reads import progress_since
 from skillstream_runtime.host import ServiceContext
 
 log = structlog.get_logger(__name__)

@@ -1,0 +1,2 @@
+"""The orchestrator's write side: command handlers (:mod:`.commands`) and reactions (:mod:`.reactions`),
+plain async functions taking the message and their dependencies."""

@@ -1,0 +1,164 @@
+"""Command handlers of the orchestrator (``cmd.orchestrator.*``): request, cancel and retry a job.
+
+Each runs a command against the job decider (:data:`skillstream_orchestrator.domain.job.JOB`) on the
+aggregate loaded from the ``JOBS`` stream, never on a read model, which may lag. The job rules' refusals
+become typed replies: ``invalid_request`` (unknown job kind), ``not_found``, ``conflict`` (cancel an ended
+job, retry a job that has not ended or has no failed item, an idempotency key reused for another request).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from skillstream_contracts import ErrorCode
+from skillstream_contracts.events import Event, new_event_id, utcnow
+from skillstream_contracts.jobs import JobAccepted, JobCancelled, JobRef, JobRequested, JobView, RequestJob, check_kind
+from skillstream_contracts.streams import JOBS
+from skillstream_orchestrator.domain.job import (
+    JOB,
+    Cancel,
+    IdempotencyConflict,
+    Job,
+    JobAlreadyEnded,
+    NoSuchJob,
+    Request,
+    event_id_for,
+    job_id_for,
+)
+from skillstream_runtime.decider import Aggregate, execute, load_aggregate, run_command
+from skillstream_runtime.errors import CommandRejected
+from skillstream_runtime.eventstore import AbstractEventStore, NewEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandDeps:
+    """What the command handlers need: the event ``store``, ``kind_registered(kind)`` (is a service running
+    that job kind), ``failed_items(job_id)`` (the item keys that failed in an ended job, from the progress
+    view) and a ``clock`` (timezone-aware UTC)."""
+
+    store: AbstractEventStore
+    kind_registered: Callable[[str], Awaitable[bool]]
+    failed_items: Callable[[str], Awaitable[list[str]]]
+    clock: Callable[[], dt.datetime] = utcnow
+
+
+def job_subject(job_id: str) -> str:
+    """``jobs.job.<job_id>``: the job aggregate's subject."""
+    return JOBS.aggregate_subject("job", job_id)
+
+
+async def load_job(store: AbstractEventStore, job_id: str) -> Aggregate[Job | None]:
+    """The job aggregate as stored now (``state`` None: never requested)."""
+    return await load_aggregate(store, JOB, JOBS, job_subject(job_id), job_id)
+
+
+async def request_job(cmd: RequestJob, deps: CommandDeps) -> JobAccepted:
+    """Append ``JobRequested`` (the dispatcher hands it to the kind's work queue). With an idempotency key the
+    job id is derived from (requester, key): a repeat returns the existing job with ``created=False``.
+
+    Raises:
+        CommandRejected: ``invalid_request`` for an unknown or malformed kind; ``conflict`` when the key
+            was used for a different kind or parameters.
+    """
+    try:
+        check_kind(cmd.kind)
+    except ValueError as e:
+        raise CommandRejected(ErrorCode.INVALID_REQUEST, str(e)) from e
+    if not await deps.kind_registered(cmd.kind):
+        raise CommandRejected(ErrorCode.INVALID_REQUEST, f"no service runs job kind {cmd.kind!r}")
+    return await _new_job(cmd, deps)
+
+
+async def _new_job(
+    cmd: RequestJob, deps: CommandDeps, *, retry_of: str | None = None, only_items: list[str] | None = None
+) -> JobAccepted:
+    job_id = job_id_for(cmd.requested_by, cmd.idempotency_key)
+    requested = JobRequested(
+        job_id=job_id,
+        kind=cmd.kind,
+        parameters=cmd.parameters,
+        requested_by=cmd.requested_by,
+        priority=cmd.priority,
+        idempotency_key=cmd.idempotency_key,
+        retry_of=retry_of,
+        depends_on=cmd.depends_on,
+        only_items=only_items or [],
+    )
+    now = deps.clock()
+
+    def at_now(event: Event) -> NewEvent:
+        return NewEvent(event=event, occurred_at=now)
+
+    try:
+        done = await execute(deps.store, JOB, JOBS, job_subject(job_id), job_id, Request(requested), envelope=at_now)
+    except IdempotencyConflict as e:
+        raise CommandRejected(ErrorCode.CONFLICT, str(e)) from e
+    job = done.aggregate.state
+    assert job is not None  # Request always leaves a job behind
+    return JobAccepted(job=job.view, created=bool(done.events))
+
+
+async def visible_job(store: AbstractEventStore, job_id: str, visible_to: str | None) -> Aggregate[Job | None]:
+    """The job aggregate, if it exists and ``visible_to`` (a requester; None: anyone) may see it.
+
+    Raises:
+        CommandRejected: ``not_found`` otherwise (a hidden job is indistinguishable from a missing one).
+    """
+    agg = await load_job(store, job_id)
+    if agg.state is None or (visible_to is not None and agg.state.view.requested_by != visible_to):
+        raise CommandRejected(ErrorCode.NOT_FOUND, f"no job {job_id}")
+    return agg
+
+
+async def cancel_job(cmd: JobRef, deps: CommandDeps) -> JobView:
+    """Cancel: a job no worker has started ends at once; a running job is asked to stop (its owner stops
+    dispatching items, lets those in flight finish and ends it). Repeating a cancel is harmless.
+
+    Raises:
+        CommandRejected: ``not_found``; ``conflict`` when the job has already ended.
+    """
+    agg = await visible_job(deps.store, cmd.job_id, cmd.visible_to)
+
+    def envelope(event: Event) -> NewEvent:
+        # the cancel of an unstarted job ends it with a deterministic id: two cancels racing end it once
+        own_id = event_id_for(cmd.job_id, "cancelled-before-start") if isinstance(event, JobCancelled) else None
+        return NewEvent(event=event, event_id=own_id or new_event_id(), occurred_at=deps.clock())
+
+    try:
+        done = await run_command(deps.store, JOB, agg, Cancel(cmd.requested_by), envelope=envelope)
+    except JobAlreadyEnded as e:
+        raise CommandRejected(ErrorCode.CONFLICT, str(e)) from e
+    except NoSuchJob as e:
+        raise CommandRejected(ErrorCode.NOT_FOUND, f"no job {cmd.job_id}") from e
+    assert done.aggregate.state is not None
+    return done.aggregate.state.view
+
+
+async def retry_failed(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
+    """Start a new job of the same kind and parameters for only the failed items of an ended job
+    (``retry_of`` links it to the first). Idempotent per (job, requester).
+
+    Raises:
+        CommandRejected: ``not_found``; ``conflict`` when the job has not ended or no item failed.
+    """
+    agg = await visible_job(deps.store, cmd.job_id, cmd.visible_to)
+    assert agg.state is not None
+    view = agg.state.view
+    if not view.status.is_terminal:
+        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has not ended yet ({view.status})")
+    failed = await deps.failed_items(cmd.job_id)
+    if not failed:
+        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has no failed items to retry")
+    request = RequestJob(
+        kind=view.kind,
+        parameters=view.parameters,
+        requested_by=cmd.requested_by,
+        priority=view.priority,
+        idempotency_key=f"retry-failed:{cmd.job_id}",
+    )
+    return await _new_job(request, deps, retry_of=cmd.job_id, only_items=failed)
+
+
+__all__ = ["CommandDeps", "cancel_job", "job_subject", "load_job", "request_job", "retry_failed", "visible_job"]
