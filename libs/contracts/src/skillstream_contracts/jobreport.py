@@ -1,4 +1,5 @@
-"""What an owning service's event says about a job: the :class:`JobReport` carried by the event envelope.
+"""What an owning service's event says about a job: the :class:`JobReport` carried by the event envelope,
+and the states it speaks of (:class:`JobStatus`, :class:`JobPhase`, :class:`ItemOutcome`).
 
 It lives apart from :mod:`skillstream_contracts.jobs` only so that the envelope
 (:class:`~skillstream_contracts.events.EventMetadata`) can carry it without an import cycle; import it from
@@ -10,9 +11,48 @@ events were stored, so a reader counts job items of any context from headers alo
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 
 import msgspec
+
+
+class JobStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class ItemOutcome(enum.StrEnum):
+    """What an item event says about one item; every item ends in exactly one terminal outcome."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (ItemOutcome.SUCCEEDED, ItemOutcome.FAILED, ItemOutcome.SKIPPED)
+
+
+class JobPhase(enum.StrEnum):
+    """A job report's ``phase``: where the job is, as its owning service says it (see
+    :mod:`skillstream_contracts.jobs`)."""
+
+    STARTED = "started"
+    PLANNED = "planned"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class JobHeaders:
@@ -100,4 +140,4 @@ class JobReport(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-__all__ = ["JobHeaders", "JobReport"]
+__all__ = ["ItemOutcome", "JobHeaders", "JobPhase", "JobReport", "JobStatus"]

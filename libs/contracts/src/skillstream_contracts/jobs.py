@@ -23,53 +23,15 @@ and the service that owns a job's kind:
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
 from typing import Any, Final
 
 import msgspec
 
 from skillstream_contracts.events import Event, EventRegistry
-from skillstream_contracts.jobreport import JobHeaders, JobReport
+from skillstream_contracts.jobprogress import GroupProgress, ItemError, JobProgress
+from skillstream_contracts.jobreport import ItemOutcome, JobHeaders, JobPhase, JobReport, JobStatus
 from skillstream_contracts.streams import command_subject, query_subject
-
-
-class JobStatus(enum.StrEnum):
-    REQUESTED = "requested"
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class ItemOutcome(enum.StrEnum):
-    """What an item event says about one item; every item ends in exactly one terminal outcome."""
-
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (ItemOutcome.SUCCEEDED, ItemOutcome.FAILED, ItemOutcome.SKIPPED)
-
-
-class JobPhase(enum.StrEnum):
-    """The ``job_phase`` header of an owning service's event: where the job is (see the module docstring)."""
-
-    STARTED = "started"
-    PLANNED = "planned"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
 
 JOB_WORK_STREAM: Final = "JOB_WORK"
 """The work-queue stream of job dispatches (subjects ``work.jobs.>``); not an event stream."""
@@ -322,61 +284,6 @@ class JobPage(msgspec.Struct, kw_only=True):
 
     items: list[JobView]
     next_cursor: str | None = None
-
-
-# --- progress document (read model of the progress projection) ------------------------------------
-
-
-class ItemError(msgspec.Struct, frozen=True, kw_only=True):
-    """One failed item and why."""
-
-    item_key: str
-    reason: str
-    group: str | None = None
-    at: dt.datetime | None = None
-
-
-class GroupProgress(msgspec.Struct, kw_only=True):
-    """Counters of one group of items (a course, a training package)."""
-
-    total: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-
-class JobProgress(msgspec.Struct, kw_only=True):
-    """Per-job progress snapshot streamed to browsers.
-
-    Counts are exact (each item counted once in its latest state); ``items_per_second`` and
-    ``bytes_per_second`` are over the job's running time; ``eta_seconds`` is None until a rate is known.
-    ``sequence`` is the monotonic position used as the SSE ``id``.
-    """
-
-    job_id: str
-    kind: str
-    status: JobStatus
-    sequence: int = 0
-    requested_by: str | None = None
-    retry_of: str | None = None
-    cancel_requested: bool = False
-    total: int | None = None
-    queued: int = 0
-    processing: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    percent: float = 0.0
-    current_items: list[str] = msgspec.field(default_factory=list)
-    items_per_second: float | None = None
-    bytes_per_second: float | None = None
-    bytes_done: int = 0
-    eta_seconds: float | None = None
-    last_errors: list[ItemError] = msgspec.field(default_factory=list)
-    groups: dict[str, GroupProgress] = msgspec.field(default_factory=dict)
-    requested_at: dt.datetime | None = None
-    started_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
 
 
 class JobAccepted(msgspec.Struct, kw_only=True):
