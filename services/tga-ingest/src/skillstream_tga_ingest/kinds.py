@@ -43,11 +43,11 @@ from skillstream_contracts.tga_queries import (
     KIND_SYNC,
 )
 from skillstream_runtime.jobs import JobContext
-from skillstream_tga_ingest.client import TgaClient
-from skillstream_tga_ingest.client.models import ComponentSummary
+from skillstream_tga_ingest.adapters.client import TgaClient
+from skillstream_tga_ingest.adapters.client.models import ComponentSummary
 from skillstream_tga_ingest.ingest import ComponentDownloader, Download, component_type_of, usage_of
 from skillstream_tga_ingest.parser import PARSER_VERSION
-from skillstream_tga_ingest.rawstore import RawFileMissing, RawStore
+from skillstream_tga_ingest.adapters.rawstore import RawFileMissing, RawStore
 from skillstream_tga_ingest.work import DownloadRun, Item, items_for, parse_item_key
 
 log = structlog.get_logger(__name__)

@@ -16,8 +16,8 @@ from lxml import etree
 from pydantic import SecretStr
 
 from skillstream_runtime.realdata import real_data
-from skillstream_tga_ingest.client import namespaces, requests
-from skillstream_tga_ingest.client.settings import TgaSettings
+from skillstream_tga_ingest.adapters.client import namespaces, requests
+from skillstream_tga_ingest.adapters.client.settings import TgaSettings
 
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

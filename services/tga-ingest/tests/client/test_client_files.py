@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skillstream_runtime.realdata import real_data
-from skillstream_tga_ingest.client.files import choose_release_file, file_url_path, latest_release
-from skillstream_tga_ingest.client.models import ComponentDetails, Release, ReleaseFile
+from skillstream_tga_ingest.adapters.client.files import choose_release_file, file_url_path, latest_release
+from skillstream_tga_ingest.adapters.client.models import ComponentDetails, Release, ReleaseFile
 
 
 def _real_relative_paths() -> list[str]:

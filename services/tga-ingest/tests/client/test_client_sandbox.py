@@ -17,7 +17,7 @@ import pytest
 from lxml import etree
 
 from skillstream_runtime.realdata import real_data
-from skillstream_tga_ingest.client import (
+from skillstream_tga_ingest.adapters.client import (
     ComponentDetails,
     TgaAuthError,
     TgaClient,

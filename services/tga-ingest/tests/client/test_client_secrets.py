@@ -9,7 +9,7 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
-from skillstream_tga_ingest.client import TgaClient, TgaError, TgaSettings
+from skillstream_tga_ingest.adapters.client import TgaClient, TgaError, TgaSettings
 
 USERNAME = "svc-user-7f3a"
 PASSWORD = "pw-Zq9!-do-not-leak"

@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 from pydantic import SecretStr
 
-from skillstream_tga_ingest.client import (
+from skillstream_tga_ingest.adapters.client import (
     TgaAuthError,
     TgaClient,
     TgaError,
@@ -29,7 +29,7 @@ from skillstream_tga_ingest.client import (
     TgaTransportError,
     TgaValidationFault,
 )
-from skillstream_tga_ingest.client.namespaces import SOAP_ENV, TGA, WSSE
+from skillstream_tga_ingest.adapters.client.namespaces import SOAP_ENV, TGA, WSSE
 
 S = f"{{{SOAP_ENV}}}"
 T = f"{{{TGA}}}"

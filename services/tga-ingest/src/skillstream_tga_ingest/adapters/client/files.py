@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from urllib.parse import quote
 
-from skillstream_tga_ingest.client.models import ComponentDetails, Release, ReleaseFile
+from skillstream_tga_ingest.adapters.client.models import ComponentDetails, Release, ReleaseFile
 
 _RELEASE_SUFFIX = re.compile(r"_R(\d+)\.xml$", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from lxml import etree
 from pydantic import SecretStr
 
-from skillstream_tga_ingest.client.namespaces import SOAP_ENV, SYSTEM, TGA, WSSE
+from skillstream_tga_ingest.adapters.client.namespaces import SOAP_ENV, SYSTEM, TGA, WSSE
 
 PASSWORD_TEXT = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"  # noqa: S105 - a URI
 SOAP_ACTION_PREFIX = TGA + "ITrainingComponentService/"

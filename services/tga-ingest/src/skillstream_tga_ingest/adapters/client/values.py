@@ -4,7 +4,7 @@ Every reader looks up a child in the ``http://training.gov.au/services/`` namesp
 treats ``xsi:nil="true"`` as absent (most members are ``nillable="true"`` in ``TrainingComponentService.xsd``,
 and that is how WCF writes a null one). An absent member reads as None; a malformed ``xs:int`` or
 ``xs:dateTime`` raises ``ValueError``, which the client turns into a
-:class:`~skillstream_tga_ingest.client.errors.TgaTransportError` (not retried).
+:class:`~skillstream_tga_ingest.adapters.client.errors.TgaTransportError` (not retried).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 
 from lxml import etree
 
-from skillstream_tga_ingest.client.namespaces import SYSTEM, TGA, XSI
+from skillstream_tga_ingest.adapters.client.namespaces import SYSTEM, TGA, XSI
 
 
 def child(parent: etree._Element, name: str) -> etree._Element | None:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from skillstream_tga_ingest.client.errors import (
+from skillstream_tga_ingest.adapters.client.errors import (
     TgaAuthError,
     TgaMessageTooLarge,
     TgaSoapFault,
@@ -23,7 +23,7 @@ from skillstream_tga_ingest.client.errors import (
     TgaValidationFault,
     ValidationErrorDetail,
 )
-from skillstream_tga_ingest.client.models import (
+from skillstream_tga_ingest.adapters.client.models import (
     ComponentDetails,
     ComponentSummary,
     DeletedComponent,
@@ -34,8 +34,8 @@ from skillstream_tga_ingest.client.models import (
     UnitGridEntry,
     UsageRecommendationPeriod,
 )
-from skillstream_tga_ingest.client.namespaces import SOAP_ENV, TGA, WSSE
-from skillstream_tga_ingest.client.values import (
+from skillstream_tga_ingest.adapters.client.namespaces import SOAP_ENV, TGA, WSSE
+from skillstream_tga_ingest.adapters.client.values import (
     child,
     date,
     date_time_offset,

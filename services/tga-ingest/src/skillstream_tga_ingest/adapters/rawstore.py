@@ -1,5 +1,5 @@
 """The raw-XML store: every downloaded release file, kept as downloaded, so a parser fix re-parses without
-downloading again (issue #4, ``skillstream tga reparse``).
+downloading again (``skillstream tga reparse``).
 
 A JetStream object store bucket (``tga_raw``, file storage, replicas as the event streams), content-addressed:
 the object name is the lowercase hex SHA-256 of the bytes, which is the ``raw_key`` of the events'

@@ -9,8 +9,8 @@ tree; ``settings.py`` reads ``TGA_*`` from the environment.
 
 from __future__ import annotations
 
-from skillstream_tga_ingest.client.client import TgaClient
-from skillstream_tga_ingest.client.errors import (
+from skillstream_tga_ingest.adapters.client.client import TgaClient
+from skillstream_tga_ingest.adapters.client.errors import (
     TgaAuthError,
     TgaError,
     TgaFileError,
@@ -20,8 +20,8 @@ from skillstream_tga_ingest.client.errors import (
     TgaValidationFault,
     ValidationErrorDetail,
 )
-from skillstream_tga_ingest.client.files import choose_release_file, file_url_path, latest_release
-from skillstream_tga_ingest.client.models import (
+from skillstream_tga_ingest.adapters.client.files import choose_release_file, file_url_path, latest_release
+from skillstream_tga_ingest.adapters.client.models import (
     ComponentDetails,
     ComponentSummary,
     DeletedComponent,
@@ -33,7 +33,7 @@ from skillstream_tga_ingest.client.models import (
     UnitGridEntry,
     UsageRecommendationPeriod,
 )
-from skillstream_tga_ingest.client.settings import TgaSettings
+from skillstream_tga_ingest.adapters.client.settings import TgaSettings
 
 __all__ = [
     "ComponentDetails",

@@ -5,7 +5,7 @@
   limit and third-party notes suggest ~250 ms between calls, TGA-FORMAT.md §1.4).
 - Retries (``stamina``, exponential backoff with jitter, ``retry_*`` settings): HTTP 5xx without a SOAP fault,
   429 (waiting ``Retry-After`` when sent), connect/read errors, timeouts, unreadable or truncated bodies — every
-  :class:`~skillstream_tga_ingest.client.errors.TgaError` whose ``transient`` is set. SOAP faults (validation,
+  :class:`~skillstream_tga_ingest.adapters.client.errors.TgaError` whose ``transient`` is set. SOAP faults (validation,
   security, others) are answers, never retried.
 - Size cap: a body is streamed and reading stops past the limit (``max_reply_bytes`` for SOAP replies,
   ``max_file_bytes`` for files), so an oversized answer never sits whole in memory.
@@ -24,14 +24,14 @@ import stamina
 import structlog
 from aiolimiter import AsyncLimiter
 
-from skillstream_tga_ingest.client.errors import (
+from skillstream_tga_ingest.adapters.client.errors import (
     TgaAuthError,
     TgaError,
     TgaFileError,
     TgaMessageTooLarge,
     TgaTransportError,
 )
-from skillstream_tga_ingest.client.settings import TgaSettings
+from skillstream_tga_ingest.adapters.client.settings import TgaSettings
 
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)

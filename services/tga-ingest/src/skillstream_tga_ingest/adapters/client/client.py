@@ -21,17 +21,22 @@ import httpx
 import structlog
 from lxml import etree
 
-from skillstream_tga_ingest.client.errors import TgaError, TgaFileError, TgaMessageTooLarge, TgaTransportError
-from skillstream_tga_ingest.client.files import file_url_path
-from skillstream_tga_ingest.client.models import ComponentDetails, ComponentSummary, DeletedComponent, SearchPage
-from skillstream_tga_ingest.client.replies import (
+from skillstream_tga_ingest.adapters.client.errors import TgaError, TgaFileError, TgaMessageTooLarge, TgaTransportError
+from skillstream_tga_ingest.adapters.client.files import file_url_path
+from skillstream_tga_ingest.adapters.client.models import (
+    ComponentDetails,
+    ComponentSummary,
+    DeletedComponent,
+    SearchPage,
+)
+from skillstream_tga_ingest.adapters.client.replies import (
     read_deleted,
     read_details,
     read_reply,
     read_search_result,
     read_server_time,
 )
-from skillstream_tga_ingest.client.requests import (
+from skillstream_tga_ingest.adapters.client.requests import (
     CONTENT_TYPE,
     deleted_search_request,
     envelope,
@@ -41,8 +46,8 @@ from skillstream_tga_ingest.client.requests import (
     server_time_request,
     soap_action,
 )
-from skillstream_tga_ingest.client.settings import TgaSettings
-from skillstream_tga_ingest.client.transport import PoliteHttp, raise_for_status
+from skillstream_tga_ingest.adapters.client.settings import TgaSettings
+from skillstream_tga_ingest.adapters.client.transport import PoliteHttp, raise_for_status
 
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
@@ -62,7 +67,7 @@ class TgaClient:
 
     Use as ``async with TgaClient(settings) as client: …``; it owns one ``httpx.AsyncClient`` (``transport``
     replaces its network transport, e.g. ``httpx.MockTransport`` in tests). Every method raises
-    :class:`~skillstream_tga_ingest.client.errors.TgaError` subclasses (see ``errors.py``).
+    :class:`~skillstream_tga_ingest.adapters.client.errors.TgaError` subclasses (see ``errors.py``).
     """
 
     def __init__(self, settings: TgaSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
