@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from skillstream_media_downloader.signing import CloudFrontSigner, SignedUrl
+from skillstream_media_downloader.adapters.signing import CloudFrontSigner, SignedUrl
 
 KEY_PAIR_ID = "K2JCJMDEHXQW5F"
 CDN_BASE = "http://cdn.test/cdn"

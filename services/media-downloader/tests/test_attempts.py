@@ -14,7 +14,7 @@ from skillstream_contracts.media import (
     SegmentQueued,
     SegmentRetryScheduled,
 )
-from skillstream_media_downloader.attempts import Action, decide, segment_state
+from skillstream_media_downloader.domain.segment import Action, decide, segment_state
 from skillstream_runtime.eventstore import RecordedEvent
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 import stamina
 
-from skillstream_media_downloader.catalogue import Catalogue, Course, HttpCatalogue
+from skillstream_media_downloader.adapters.catalogue import Catalogue, Course, HttpCatalogue
 from skillstream_media_downloader.errors import CatalogueError
 
 BASE = "http://catalogue.test/catalogue/v1"

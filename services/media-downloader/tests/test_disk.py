@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from skillstream_media_downloader.disk import PartFile, free_bytes, part_path, require_space, sha256_file
+from skillstream_media_downloader.adapters.disk import PartFile, free_bytes, part_path, require_space, sha256_file
 from skillstream_media_downloader.errors import (
     DiskFullError,
     DiskSpaceError,

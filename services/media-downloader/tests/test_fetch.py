@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from skillstream_media_downloader.adapters.fetch import fetch_segment, verify_existing
+from skillstream_media_downloader.adapters.signing import SignedUrl
+from skillstream_media_downloader.domain.retry import Verdict, classify
 from skillstream_media_downloader.errors import (
     DiskFullError,
     HttpStatusError,
@@ -20,9 +23,6 @@ from skillstream_media_downloader.errors import (
     TransferError,
     VerificationError,
 )
-from skillstream_media_downloader.fetch import fetch_segment, verify_existing
-from skillstream_media_downloader.retry import Verdict, classify
-from skillstream_media_downloader.signing import SignedUrl
 
 from .conftest import FakeCdn, FakeClock
 

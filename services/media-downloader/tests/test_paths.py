@@ -11,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skillstream_media_downloader.errors import UnsafePathError
-from skillstream_media_downloader.paths import (
+from skillstream_media_downloader.domain.paths import (
     MAX_COMPONENT_BYTES,
     cdn_key,
     cdn_url,
@@ -21,6 +20,7 @@ from skillstream_media_downloader.paths import (
     sanitize_component,
     segment_filename,
 )
+from skillstream_media_downloader.errors import UnsafePathError
 
 HOSTILE = [
     "../../etc/passwd",

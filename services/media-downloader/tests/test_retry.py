@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from skillstream_media_downloader.domain.retry import RetryPolicy, Verdict, classify, parse_retry_after
 from skillstream_media_downloader.errors import (
     CatalogueError,
     DiskFullError,
@@ -21,7 +22,6 @@ from skillstream_media_downloader.errors import (
     UnsafePathError,
     VerificationError,
 )
-from skillstream_media_downloader.retry import RetryPolicy, Verdict, classify, parse_retry_after
 
 NOW = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
 

@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from skillstream_media_downloader.adapters.signing import CloudFrontSigner, SignedUrl, canned_policy, url_safe_b64
 from skillstream_media_downloader.errors import SigningError
-from skillstream_media_downloader.signing import CloudFrontSigner, SignedUrl, canned_policy, url_safe_b64
 
 from .conftest import KEY_PAIR_ID
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skillstream_contracts.events import Headers
-from skillstream_media_downloader.tally import JobTally
+from skillstream_media_downloader.domain.tally import JobTally
 
 JOB = "c" * 32
 

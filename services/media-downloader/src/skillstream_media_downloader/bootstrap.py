@@ -2,7 +2,7 @@
 
 Start-up loads the CloudFront signing key (refusing to start without one) and creates the download work queue;
 the background runs the ``media.bulk-download`` :class:`~skillstream_runtime.jobs.JobWorker` (planning and
-following bulk downloads) and one :class:`~skillstream_media_downloader.segments.SegmentWorker` (downloading
+following bulk downloads) and one :class:`~skillstream_media_downloader.handlers.download.SegmentWorker` (downloading
 segments from the shared consumer); the projection builds the ``media_downloader`` read model the query
 endpoints answer from. Settings: :class:`~skillstream_media_downloader.settings.MediaSettings` (``MEDIA_*``).
 """
@@ -17,14 +17,14 @@ from typing import Any
 import httpx
 
 from skillstream_contracts.streams import MEDIA
-from skillstream_media_downloader.bulk import SPEC, BulkDeps, handler, lifecycle_event
-from skillstream_media_downloader.catalogue import HttpCatalogue
-from skillstream_media_downloader.handlers import Library, endpoints
-from skillstream_media_downloader.projection import DownloadsProjection
-from skillstream_media_downloader.segments import SegmentWorker
+from skillstream_media_downloader.adapters.catalogue import HttpCatalogue
+from skillstream_media_downloader.adapters.signing import CloudFrontSigner
+from skillstream_media_downloader.adapters.workqueue import ensure_work_queue
+from skillstream_media_downloader.handlers.bulk import SPEC, BulkDeps, handler, lifecycle_event
+from skillstream_media_downloader.handlers.download import SegmentWorker
+from skillstream_media_downloader.projections.projection import DownloadsProjection
+from skillstream_media_downloader.projections.queries import Library, endpoints
 from skillstream_media_downloader.settings import MediaSettings
-from skillstream_media_downloader.signing import CloudFrontSigner
-from skillstream_media_downloader.workqueue import ensure_work_queue
 from skillstream_runtime.host import ServiceContext, ServiceDefinition
 from skillstream_runtime.jobs import JobWorker, JobWorkerSettings
 

@@ -36,7 +36,7 @@ from skillstream_contracts.media import (
     SkipReason,
 )
 from skillstream_contracts.streams import MEDIA
-from skillstream_media_downloader.projection import DownloadsProjection
+from skillstream_media_downloader.projections.projection import DownloadsProjection
 from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
 from skillstream_runtime.generations import active_generation, rebuild
 from skillstream_runtime.migrations import migrate_runtime

@@ -8,8 +8,8 @@ from collections import Counter
 from typing import Any
 
 from skillstream_contracts.media import SkipReason
-from skillstream_media_downloader.projection import COUNTERS
-from skillstream_media_downloader.readmodel import downloaded_segments, recorded_digest
+from skillstream_media_downloader.projections.projection import COUNTERS
+from skillstream_media_downloader.projections.readmodel import downloaded_segments, recorded_digest
 
 
 def counters(row: dict[str, Any]) -> dict[str, int]:

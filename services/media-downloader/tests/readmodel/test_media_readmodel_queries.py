@@ -10,7 +10,7 @@ import pytest
 from skillstream_contracts import ErrorCode
 from skillstream_contracts.media import VideoQuality
 from skillstream_contracts.media_queries import GetBulkStatus, GetCourseStatus, SegmentCounts
-from skillstream_media_downloader.readmodel import (
+from skillstream_media_downloader.projections.readmodel import (
     bulk_status,
     course_status,
     downloaded_segments,

@@ -25,7 +25,7 @@ from skillstream_contracts.media import (
     SkipReason,
 )
 from skillstream_contracts.streams import MEDIA
-from skillstream_media_downloader.projection import COUNTERS, TERMINAL, DownloadsProjection
+from skillstream_media_downloader.projections.projection import COUNTERS, TERMINAL, DownloadsProjection
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import RunnerSettings, generation_schema
 

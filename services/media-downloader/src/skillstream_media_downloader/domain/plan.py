@@ -1,9 +1,9 @@
 """Planning a bulk download: which courses and segments, where their files go, and how many bytes are left.
 
-The catalogue (an adapter: :class:`~skillstream_media_downloader.catalogue.Catalogue`) lists courses → channels
+The catalogue (an adapter: :class:`~skillstream_media_downloader.adapters.catalogue.Catalogue`) lists courses → channels
 → segments (TrueFire's model, REFERENCE-OPERATIONS.md §2.5); a segment is downloadable when its ``video`` is
 ``mp4:<path>`` and its file is ``<path>_<quality>.mp4`` (seed 001). File and folder names are built from the
-catalogue's ids and titles through :mod:`~skillstream_media_downloader.paths`, so nothing a catalogue says can
+catalogue's ids and titles through :mod:`~skillstream_media_downloader.domain.paths`, so nothing a catalogue says can
 point outside the storage root (issue #5). A segment whose video path is unusable is still an item: it is
 queued and fails at once with the reason, and every other segment goes on (bad input loses nothing).
 """
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skillstream_contracts.media import VideoQuality
-from skillstream_media_downloader.catalogue import Catalogue, Course, CourseRef, Segment
+from skillstream_media_downloader.adapters.catalogue import Catalogue, Course, CourseRef, Segment
+from skillstream_media_downloader.adapters.workqueue import SegmentWork
+from skillstream_media_downloader.domain.paths import cdn_key, course_directory, resolve_inside, segment_filename
 from skillstream_media_downloader.errors import MediaError
-from skillstream_media_downloader.paths import cdn_key, course_directory, resolve_inside, segment_filename
-from skillstream_media_downloader.workqueue import SegmentWork
 
 _DETAIL_CONCURRENCY = 8  # course detail requests in flight while planning
 

@@ -11,7 +11,7 @@ from typing import Annotated, Protocol
 
 import msgspec
 
-from skillstream_media_downloader.paths import VIDEO_PREFIX
+from skillstream_media_downloader.domain.paths import VIDEO_PREFIX
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 ByteCount = Annotated[int, msgspec.Meta(ge=0)]

@@ -1,5 +1,5 @@
 """Read functions behind the media queries (``qry.media.*``) and skip-existing, over the read-model views in
-``media_downloader`` (:mod:`skillstream_media_downloader.projection`).
+``media_downloader`` (:mod:`skillstream_media_downloader.projections.projection`).
 
 Each function takes an asyncpg connection or pool and a ``schema`` (default ``media_downloader``) and reads
 with one statement, so a reply is one consistent snapshot while the projection writes.
@@ -37,7 +37,7 @@ from skillstream_contracts.media_queries import (
     SegmentCounts,
     SegmentFailure,
 )
-from skillstream_media_downloader.projection import READ_SCHEMA
+from skillstream_media_downloader.projections.projection import READ_SCHEMA
 from skillstream_runtime.errors import CommandRejected
 
 Db: TypeAlias = "asyncpg.Connection | asyncpg.Pool"

@@ -1,19 +1,19 @@
 """The segment worker: takes download work from the shared consumer and runs one attempt per message.
 
 Every replica runs one :class:`SegmentWorker` on the durable consumer ``media_segments``; the consumer's
-``max_ack_pending`` caps downloads in flight across the fleet (:mod:`~skillstream_media_downloader.workqueue`).
+``max_ack_pending`` caps downloads in flight across the fleet (:mod:`~skillstream_media_downloader.adapters.workqueue`).
 Per message (issue #5; the §2.6 defects of the original are noted where a rule rules one out):
 
-1. load the segment's events and :func:`~skillstream_media_downloader.attempts.decide` (duplicates dropped,
+1. load the segment's events and :func:`~skillstream_media_downloader.domain.segment.decide` (duplicates dropped,
    crashed attempts re-run, early wake-ups re-scheduled);
 2. a file already on disk counts only when verified by size and SHA-256 (catalogue or recorded digest) — never
    "a file over 1 KB" (§2.6) → ``SegmentSkipped``, or ``SegmentDownloaded`` when this job wrote it before a crash;
 3. too little free space → pause taking work (the message goes back; nothing is written);
 4. sign the URL **now** (never queued with the work: seed 001's V2 defect), append ``SegmentDownloadStarted``
    guarded by the subject's last sequence (so two workers never run one attempt), stream the file
-   (:func:`~skillstream_media_downloader.fetch.fetch_segment`: ``.part``, resume, verify, atomic rename);
+   (:func:`~skillstream_media_downloader.adapters.fetch.fetch_segment`: ``.part``, resume, verify, atomic rename);
 5. one outcome event: ``SegmentDownloaded``; or ``SegmentRetryScheduled`` + a scheduled work message (the delay
-   of :class:`~skillstream_media_downloader.retry.RetryPolicy`, all five steps used — §2.6's ``maxExceptions``
+   of :class:`~skillstream_media_downloader.domain.retry.RetryPolicy`, all five steps used — §2.6's ``maxExceptions``
    defect); or ``SegmentFailed`` once, after the last retry or for a permanent error (counted once — §2.6).
    Then the message is acknowledged. Events carry the job item headers the progress views count.
 """
@@ -47,15 +47,21 @@ from skillstream_contracts.media import (
     SkipReason,
 )
 from skillstream_contracts.streams import MEDIA
-from skillstream_media_downloader.attempts import Action, Decision, SegmentState, decide, segment_state
-from skillstream_media_downloader.disk import PartFile, free_bytes
+from skillstream_media_downloader.adapters.disk import PartFile, free_bytes
+from skillstream_media_downloader.adapters.fetch import FetchResult, fetch_segment, verify_existing
+from skillstream_media_downloader.adapters.signing import CloudFrontSigner, SignedUrl
+from skillstream_media_downloader.adapters.workqueue import (
+    CONSUMER,
+    WORK_STREAM,
+    SegmentWork,
+    ensure_work_queue,
+    schedule,
+)
+from skillstream_media_downloader.domain.paths import cdn_url, resolve_inside
+from skillstream_media_downloader.domain.retry import RetryPolicy, Verdict, classify
+from skillstream_media_downloader.domain.segment import Action, Decision, SegmentState, decide, segment_state
 from skillstream_media_downloader.errors import DiskFullError, FetchError, MediaError, SegmentBusyError
-from skillstream_media_downloader.fetch import FetchResult, fetch_segment, verify_existing
-from skillstream_media_downloader.paths import cdn_url, resolve_inside
-from skillstream_media_downloader.retry import RetryPolicy, Verdict, classify
 from skillstream_media_downloader.settings import MediaSettings
-from skillstream_media_downloader.signing import CloudFrontSigner, SignedUrl
-from skillstream_media_downloader.workqueue import CONSUMER, WORK_STREAM, SegmentWork, ensure_work_queue, schedule
 from skillstream_runtime.errors import ConcurrencyError
 from skillstream_runtime.eventstore import EventStore, NewEvent
 from skillstream_runtime.jobs import keep_alive, watch_cancel

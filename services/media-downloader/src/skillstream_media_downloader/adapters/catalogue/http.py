@@ -19,9 +19,9 @@ import msgspec
 import stamina
 import structlog
 
-from skillstream_media_downloader.catalogue.models import Course, CoursePage, CourseRef
+from skillstream_media_downloader.domain.catalogue import Course, CoursePage, CourseRef
+from skillstream_media_downloader.domain.retry import parse_retry_after
 from skillstream_media_downloader.errors import CatalogueError
-from skillstream_media_downloader.retry import parse_retry_after
 
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
@@ -40,7 +40,7 @@ class _ErrorBody(msgspec.Struct):
 
 
 class HttpCatalogue:
-    """The :class:`~skillstream_media_downloader.catalogue.models.Catalogue` served at ``base_url`` (e.g.
+    """The :class:`~skillstream_media_downloader.domain.catalogue.Catalogue` served at ``base_url`` (e.g.
     ``http://127.0.0.1:8191/catalogue/v1``) through ``client`` (its timeouts apply; the caller closes it).
 
     ``per_page`` (1..500) is the course-list page size; ``attempts`` the tries per request;

@@ -1,6 +1,6 @@
 """Query handlers of the media downloader (``qry.media.*``, :mod:`skillstream_contracts.media_queries`).
 
-Status queries read the ``media_downloader`` read model (:mod:`~skillstream_media_downloader.readmodel`); the
+Status queries read the ``media_downloader`` read model (:mod:`~skillstream_media_downloader.projections.readmodel`); the
 library summary reads the catalogue adapter (cached for ``catalogue_cache`` seconds: a 100,000-segment library
 takes hundreds of requests); the queue status adds the work consumer's live JetStream counts. Downloads are not
 commands here: a bulk download is a job (``media.bulk-download``) the orchestrator dispatches.
@@ -30,10 +30,10 @@ from skillstream_contracts.media_queries import (
     LibrarySummary,
     QueueStatus,
 )
-from skillstream_media_downloader import readmodel
-from skillstream_media_downloader.catalogue import Catalogue
+from skillstream_media_downloader.adapters.catalogue import Catalogue
+from skillstream_media_downloader.adapters.workqueue import queue_counts
 from skillstream_media_downloader.errors import MediaError
-from skillstream_media_downloader.workqueue import queue_counts
+from skillstream_media_downloader.projections import readmodel
 from skillstream_runtime.endpoints import Endpoint
 from skillstream_runtime.errors import CommandRejected
 from skillstream_runtime.host import ServiceContext

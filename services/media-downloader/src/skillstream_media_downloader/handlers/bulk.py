@@ -9,7 +9,7 @@ Events on the job's subject ``media.job.<job_id>`` carry the job phases the orch
 The handler is resumable (a redelivered job runs again on any replica): the job subject says whether it was
 requested and planned; a course with ``CourseQueued`` is fully queued; in the one course that was being
 queued, segments that already hold an event of the job are not queued again (one still only ``SegmentQueued``
-gets its work message re-published, deduplicated by id). Counting is :mod:`~skillstream_media_downloader.tally`.
+gets its work message re-published, deduplicated by id). Counting is :mod:`~skillstream_media_downloader.domain.tally`.
 
 Refuses to start (``BulkDownloadFailed``) when the storage root's free space is below the bytes still to write
 plus ``disk_margin_bytes`` (issue #5). A cancel purges the job's queued work and scheduled retries, waits for
@@ -43,10 +43,10 @@ from skillstream_contracts.media import (
 )
 from skillstream_contracts.media_queries import KIND_BULK_DOWNLOAD
 from skillstream_contracts.streams import MEDIA
-from skillstream_media_downloader.catalogue import Catalogue
-from skillstream_media_downloader.disk import require_space
-from skillstream_media_downloader.errors import InsufficientSpaceError, MediaError
-from skillstream_media_downloader.plan import (
+from skillstream_media_downloader.adapters.catalogue import Catalogue
+from skillstream_media_downloader.adapters.disk import require_space
+from skillstream_media_downloader.adapters.workqueue import enqueue, purge_job
+from skillstream_media_downloader.domain.plan import (
     CourseSurvey,
     PlannedCourse,
     PlannedSegment,
@@ -54,8 +54,8 @@ from skillstream_media_downloader.plan import (
     plan_course,
     survey,
 )
-from skillstream_media_downloader.tally import JobTally, follow
-from skillstream_media_downloader.workqueue import enqueue, purge_job
+from skillstream_media_downloader.domain.tally import JobTally, follow
+from skillstream_media_downloader.errors import InsufficientSpaceError, MediaError
 from skillstream_runtime.errors import ConcurrencyError
 from skillstream_runtime.eventstore import EventStore, NewEvent
 from skillstream_runtime.jobs import JobContext

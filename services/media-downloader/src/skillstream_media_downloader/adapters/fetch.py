@@ -28,15 +28,15 @@ from pathlib import Path
 import httpx
 import structlog
 
-from skillstream_media_downloader.disk import PartFile, sha256_file
+from skillstream_media_downloader.adapters.disk import PartFile, sha256_file
+from skillstream_media_downloader.adapters.signing import SignedUrl, UrlLease
+from skillstream_media_downloader.domain.retry import parse_retry_after
 from skillstream_media_downloader.errors import (
     HttpStatusError,
     MediaError,
     TransferError,
     VerificationError,
 )
-from skillstream_media_downloader.retry import parse_retry_after
-from skillstream_media_downloader.signing import SignedUrl, UrlLease
 
 _log = structlog.get_logger(__name__)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")

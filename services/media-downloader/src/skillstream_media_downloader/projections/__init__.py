@@ -1,0 +1,1 @@
+"""The downloads read model (``media_downloader`` schema) and the query handlers that read it."""
