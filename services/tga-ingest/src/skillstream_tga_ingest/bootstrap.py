@@ -21,10 +21,10 @@ from skillstream_contracts.streams import TGA
 from skillstream_runtime.host import ServiceContext, ServiceDefinition
 from skillstream_runtime.jobs import JobWorker, JobWorkerSettings
 from skillstream_tga_ingest.adapters.client import TgaClient, TgaSettings
-from skillstream_tga_ingest.handlers import ENDPOINTS
+from skillstream_tga_ingest.adapters.rawstore import RawStore
 from skillstream_tga_ingest.kinds import SPECS, Deps, handlers, lifecycle_event
 from skillstream_tga_ingest.projections import PROJECTIONS
-from skillstream_tga_ingest.adapters.rawstore import RawStore
+from skillstream_tga_ingest.projections.endpoints import ENDPOINTS
 
 NAME = "tga-ingest"
 DESCRIPTION = "TGA ingest: training packages, qualifications, skill sets and units from training.gov.au"

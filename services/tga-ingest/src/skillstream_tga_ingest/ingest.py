@@ -47,6 +47,7 @@ from skillstream_contracts.tga import (
 from skillstream_tga_ingest.adapters.client import TgaClient, TgaError, TgaValidationFault
 from skillstream_tga_ingest.adapters.client.files import choose_release_file, file_url_path, latest_release
 from skillstream_tga_ingest.adapters.client.models import ComponentDetails, Release
+from skillstream_tga_ingest.adapters.rawstore import RawStore
 from skillstream_tga_ingest.parser import (
     PARSER_VERSION,
     ParsedQualification,
@@ -54,7 +55,6 @@ from skillstream_tga_ingest.parser import (
     ParseError,
     parse_component,
 )
-from skillstream_tga_ingest.adapters.rawstore import RawStore
 
 log = structlog.get_logger(__name__)
 

@@ -45,9 +45,10 @@ from skillstream_contracts.tga_queries import (
 from skillstream_runtime.jobs import JobContext
 from skillstream_tga_ingest.adapters.client import TgaClient
 from skillstream_tga_ingest.adapters.client.models import ComponentSummary
-from skillstream_tga_ingest.ingest import ComponentDownloader, Download, component_type_of, usage_of
-from skillstream_tga_ingest.parser import PARSER_VERSION
 from skillstream_tga_ingest.adapters.rawstore import RawFileMissing, RawStore
+from skillstream_tga_ingest.ingest import ComponentDownloader, Download, component_type_of, usage_of
+from skillstream_tga_ingest.projections.held import held_components as _held
+from skillstream_tga_ingest.projections.held import outdated_components as _outdated
 from skillstream_tga_ingest.work import DownloadRun, Item, items_for, parse_item_key
 
 log = structlog.get_logger(__name__)
@@ -327,31 +328,6 @@ async def _append_catalogue(
             )
         else:
             await job.store.append(TGA, subject, ctype.value, [job.new_event(event)])
-
-
-async def _held(pool: asyncpg.Pool | None, codes: list[str] | None) -> list[tuple[ComponentType, str]]:
-    """Components downloaded locally (own read model ``tga_ingest.component_state``), optionally only ``codes``."""
-    if pool is None:
-        return []
-    rows = await pool.fetch(
-        "SELECT component_type, code FROM tga_ingest.component_state"
-        " WHERE downloaded AND ($1::text[] IS NULL OR code = ANY($1)) ORDER BY code",
-        codes,
-    )
-    return [(ComponentType(r["component_type"]), r["code"]) for r in rows]
-
-
-async def _outdated(pool: asyncpg.Pool | None) -> list[tuple[ComponentType, str]]:
-    """Units parsed by an older parser, and components whose kept XML the parser refused."""
-    if pool is None:
-        return []
-    rows = await pool.fetch(
-        "SELECT 'unit' AS component_type, code FROM tga_ingest.units WHERE parser_version < $1"
-        " UNION SELECT component_type, code FROM tga_ingest.component_state WHERE downloaded AND NOT processed"
-        " ORDER BY code",
-        PARSER_VERSION,
-    )
-    return [(ComponentType(r["component_type"]), r["code"]) for r in rows]
 
 
 __all__ = ["OWNER", "SPECS", "TGA_TYPE", "Deps", "handlers", "lifecycle_event", "refresh_catalogue", "sync"]

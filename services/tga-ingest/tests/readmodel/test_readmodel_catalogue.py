@@ -22,7 +22,7 @@ from skillstream_contracts.tga import (
 from skillstream_contracts.tga_queries import FailureCount, ListAvailable, QualificationUnit
 from skillstream_runtime.errors import CommandRejected
 from skillstream_tga_ingest.parser import ParseError, parse_unit
-from skillstream_tga_ingest.queries import catalogue_stats, get_qualification, list_available
+from skillstream_tga_ingest.projections.queries import catalogue_stats, get_qualification, list_available
 
 QUAL = ComponentType.QUALIFICATION
 UNIT = ComponentType.UNIT

@@ -23,7 +23,7 @@ from skillstream_contracts.tga import (
 from skillstream_contracts.tga_queries import ListAvailable
 from skillstream_runtime.projections import generation_schema
 from skillstream_tga_ingest.projections import PROJECTIONS
-from skillstream_tga_ingest.queries import catalogue_stats, get_unit, list_available
+from skillstream_tga_ingest.projections.queries import catalogue_stats, get_unit, list_available
 
 HOUR = dt.timedelta(hours=1)
 

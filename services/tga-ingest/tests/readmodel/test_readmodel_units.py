@@ -17,7 +17,7 @@ from skillstream_contracts.tga import (
     UsageRecommendation,
 )
 from skillstream_contracts.tga_queries import CriterionRow, ElementSummary, SourceRef, UnitDetail
-from skillstream_tga_ingest.queries import (
+from skillstream_tga_ingest.projections.queries import (
     catalogue_stats,
     get_unit,
     get_unit_elements,

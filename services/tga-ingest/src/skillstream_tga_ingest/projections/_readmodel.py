@@ -1,5 +1,5 @@
-"""SQL shared by the tga-ingest read models (:mod:`skillstream_tga_ingest.projections`,
-:mod:`skillstream_tga_ingest.units_projection`): bulk upserts through ``unnest``, replacement of child rows,
+"""SQL shared by the tga-ingest read models (:mod:`skillstream_tga_ingest.projections.catalogue`,
+:mod:`skillstream_tga_ingest.projections.units`): bulk upserts through ``unnest``, replacement of child rows,
 and the supersession / deletion marks every component table carries.
 
 Every row keeps ``last_sequence``, the ``TGA`` stream sequence of the newest event its content reflects. An

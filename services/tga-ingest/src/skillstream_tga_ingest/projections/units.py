@@ -19,7 +19,7 @@ Tables (in the generation schema; readers query the views of the same names in `
 
 Positions are 1-based, in document order. A newer ``UnitDownloaded`` (re-download, or re-parse with a higher
 ``parser_version``) replaces every child row of the unit; one at or below the row's ``last_sequence`` changes
-nothing. Sources: issue #4 (tables), TGA-FORMAT.md §2 (the two unit formats), :class:`UnitDownloaded`.
+nothing. Sources: seed 000 (the tables), TGA-FORMAT.md §2 (the two unit formats), :class:`UnitDownloaded`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from skillstream_contracts.streams import TGA
 from skillstream_contracts.tga import TGA_EVENTS, ComponentType, UnitDownloaded
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import Projection
-from skillstream_tga_ingest._readmodel import (
+from skillstream_tga_ingest.projections._readmodel import (
     KEEP_DOWNLOADED_AT,
     MARK_COLUMNS,
     READ_SCHEMA,

@@ -12,15 +12,15 @@ Tables (in the generation schema; readers query the views of the same names in `
   with their stated group);
 - ``skillsets`` + ``skillset_units`` (``SkillSetDownloaded``);
 - ``component_state`` — per (component type, code) whether it is downloaded and processed, and the latest
-  failure (rules in :mod:`skillstream_tga_ingest.component_state`): ``failure_kind`` is a
+  failure (rules in :mod:`skillstream_tga_ingest.projections.component_state`): ``failure_kind`` is a
   :class:`~skillstream_contracts.tga.ParseFailure` value for a refused file or ``download`` for
   ``ComponentDownloadFailed``; a later success clears it.
 
 A download replaces the component's child rows; ``ComponentSuperseded`` / ``ComponentDeleted`` set
-``superseded_by`` / ``deleted_at`` and the usage recommendation (issue #4). Units and their parsed content
-are :class:`~skillstream_tga_ingest.units_projection.UnitsProjection`'s; :data:`PROJECTIONS` holds both.
-Source of the rules: issue #4 (read models, "already downloaded / processed" state) and the event docs in
-:mod:`skillstream_contracts.tga`.
+``superseded_by`` / ``deleted_at`` and the usage recommendation. Units and their parsed content are
+:class:`~skillstream_tga_ingest.projections.units.UnitsProjection`'s; ``projections.PROJECTIONS`` holds both.
+Source of the rules: seed 000 (the admin bulk download: which components are "already downloaded and
+processed") and the event docs in :mod:`skillstream_contracts.tga`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from skillstream_contracts.tga import (
 )
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import Projection
-from skillstream_tga_ingest._readmodel import (
+from skillstream_tga_ingest.projections._readmodel import (
     KEEP_DOWNLOADED_AT,
     MARK_COLUMNS,
     READ_SCHEMA,
@@ -54,8 +54,7 @@ from skillstream_tga_ingest._readmodel import (
     replace_children,
     upsert,
 )
-from skillstream_tga_ingest.component_state import write_component_state
-from skillstream_tga_ingest.units_projection import UnitsProjection
+from skillstream_tga_ingest.projections.component_state import write_component_state
 
 COMPONENT_SUBJECTS = tuple(TGA.all_of(t.value) for t in ComponentType)
 """``tga.training_package.*`` … ``tga.unit.*``: job bookkeeping on ``tga.job.*`` is not read."""
@@ -371,15 +370,9 @@ async def _write_skillsets(conn: asyncpg.Connection, schema: str, downloads: Dow
     await replace_children(conn, schema, "skillset_units", "skillset_code", written, _SKILLSET_UNITS, children)
 
 
-PROJECTIONS: tuple[Projection, ...] = (CatalogueProjection(), UnitsProjection())
-"""The tga-ingest read models, as the service definition runs them."""
-
-
 __all__ = [
     "COMPONENT_SUBJECTS",
-    "PROJECTIONS",
     "READ_SCHEMA",
     "CatalogueProjection",
-    "UnitsProjection",
     "qualification_units",
 ]

@@ -42,9 +42,9 @@ from skillstream_contracts.tga_queries import (
     UnitPerformanceCriteria,
 )
 from skillstream_runtime.errors import CommandRejected
-from skillstream_tga_ingest._readmodel import READ_SCHEMA
-from skillstream_tga_ingest.component_state import DOWNLOAD_FAILURE
-from skillstream_tga_ingest.units_projection import TEXT_LISTS
+from skillstream_tga_ingest.projections._readmodel import READ_SCHEMA
+from skillstream_tga_ingest.projections.component_state import DOWNLOAD_FAILURE
+from skillstream_tga_ingest.projections.units import TEXT_LISTS
 
 Db: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
 """Where to read: a connection (inside the caller's transaction, if any) or a pool."""

@@ -1,8 +1,8 @@
 """Query handlers of tga-ingest (``qry.tga.*``, :mod:`skillstream_contracts.tga_queries`).
 
-Each reads the service's own read models through :mod:`skillstream_tga_ingest.queries`; an unknown code
-replies ``not_found``. Downloads are not commands here: they are jobs the orchestrator dispatches to the
-kinds in :mod:`skillstream_tga_ingest.kinds`.
+Each reads the service's own read models through :mod:`skillstream_tga_ingest.projections.queries`; an
+unknown code replies ``not_found``. Downloads are not commands here: they are jobs the orchestrator
+dispatches to the job handlers in :mod:`skillstream_tga_ingest.handlers`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from skillstream_contracts.tga_queries import (
 from skillstream_runtime.endpoints import Endpoint
 from skillstream_runtime.errors import CommandRejected
 from skillstream_runtime.host import ServiceContext
-from skillstream_tga_ingest import queries
+from skillstream_tga_ingest.projections import queries
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """``component_state``: per (component type, code) what is held locally — downloaded (the bytes or the
-details were kept), processed (parsed into the read models) — and the latest failure (issue #4: "whether it's
-already downloaded", "a malformed file is a UnitParseFailed event").
+details were kept), processed (parsed into the read models) — and the latest failure (seed 000: "whether it's
+already in the database", "downloaded and processed"; a malformed file is a ``UnitParseFailed`` event).
 
 Rules, in stream order per component: a download event (``PackageDownloaded``, ``QualificationDownloaded``,
 ``SkillSetDownloaded``, ``UnitDownloaded``) sets downloaded and processed and clears the failure;
@@ -29,7 +29,7 @@ from skillstream_contracts.tga import (
     UnitParseFailed,
 )
 from skillstream_runtime.eventstore import RecordedEvent
-from skillstream_tga_ingest._readmodel import columns, upsert
+from skillstream_tga_ingest.projections._readmodel import columns, upsert
 
 DOWNLOAD_FAILURE = "download"
 """``component_state.failure_kind`` of a ``ComponentDownloadFailed`` (parse failures store their
