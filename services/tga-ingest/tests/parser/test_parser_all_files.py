@@ -1,5 +1,5 @@
 """Every real unit (32) and qualification (39) file in ``real-data/tga`` parses, and the operator JSON has the
-shape the ``skillstream tga parse`` command prints (issue #4)."""
+shape the ``skillstream tga parse`` command prints."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Property: whatever happens to a real file's bytes or structure, the parser returns a parsed component or
-raises :class:`ParseError` — never any other exception (issue #4: a bad file is a refusal, not a crashed job)."""
+raises :class:`ParseError` — never any other exception (a bad file is a refusal, not a crashed job)."""
 
 from __future__ import annotations
 

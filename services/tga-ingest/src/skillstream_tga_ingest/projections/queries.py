@@ -79,27 +79,9 @@ class _Where:
         return f"${len(self.params)}"
 
 
-async def list_available(db: Db, q: ListAvailable, *, schema: str = READ_SCHEMA) -> CataloguePage:
-    """One page of the components of ``q.component_type`` known locally, ordered by code (byte order).
-
-    An item is every code TGA listed (``catalogue``) plus every code downloaded or attempted
-    (``component_state``, the component's own table) even when no refresh listed it. Its title and usage
-    recommendation come from whichever of the listing and the download is newer (stream sequence).
-    ``search`` is a case-insensitive substring of code or title (wildcards matched literally);
-    ``training_package`` keeps the package's components as its downloaded release lists them
-    (``package_components``), else codes starting with the package code or listed under it. ``refreshed_at``
-    is the last completed refresh of the whole type (or of that package, when filtered), None if never.
-
-    Raises:
-        CommandRejected: ``invalid_request`` when ``page`` < 1 or ``page_size`` is not in 1..500.
-    """
-    if q.page < 1 or not 1 <= q.page_size <= MAX_PAGE_SIZE:
-        raise CommandRejected(
-            ErrorCode.INVALID_REQUEST,
-            f"page must be ≥ 1 and page_size in 1..{MAX_PAGE_SIZE} (got page={q.page}, page_size={q.page_size})",
-        )
-    s = f'"{schema}"'
-    own, own_package = _OWN[q.component_type]
+def _filters(q: ListAvailable, s: str) -> tuple[_Where, str]:
+    """The conditions of ``q`` over the ``items`` of :func:`_list_sql` (``$1`` is the component type), and the
+    ``catalogue_refreshes`` scopes whose last refresh counts (``''`` = every package, or also the package)."""
     w = _Where(q.component_type.value)
     if q.search:
         pattern = w.arg(f"%{escape_like(q.search)}%")
@@ -118,9 +100,14 @@ async def list_available(db: Db, q: ListAvailable, *, schema: str = READ_SCHEMA)
             f"  WHERE package_code = {tp} AND component_type = $1)"
             f" ELSE i.code LIKE {prefix} OR i.training_package = {tp} END"
         )
-    limit, offset = w.arg(q.page_size), w.arg((q.page - 1) * q.page_size)
-    where = " AND ".join(w.conditions) or "true"
-    sql = f"""
+    return w, scope
+
+
+def _list_sql(s: str, ctype: ComponentType, where: str, scope: str, limit: str, offset: str) -> str:
+    """One page of the items of ``ctype`` matching ``where``, with the total and the last refresh on every
+    row (a page past the end is one row whose item columns are NULL)."""
+    own, own_package = _OWN[ctype]
+    return f"""
         WITH keys AS (
             SELECT code FROM {s}.catalogue WHERE component_type = $1
             UNION SELECT code FROM {s}.component_state WHERE component_type = $1
@@ -153,6 +140,30 @@ async def list_available(db: Db, q: ListAvailable, *, schema: str = READ_SCHEMA)
         ) p ON true
         ORDER BY p.code COLLATE "C"
     """
+
+
+async def list_available(db: Db, q: ListAvailable, *, schema: str = READ_SCHEMA) -> CataloguePage:
+    """One page of the components of ``q.component_type`` known locally, ordered by code (byte order).
+
+    An item is every code TGA listed (``catalogue``) plus every code downloaded or attempted
+    (``component_state``, the component's own table) even when no refresh listed it. Its title and usage
+    recommendation come from whichever of the listing and the download is newer (stream sequence).
+    ``search`` is a case-insensitive substring of code or title (wildcards matched literally);
+    ``training_package`` keeps the package's components as its downloaded release lists them
+    (``package_components``), else codes starting with the package code or listed under it. ``refreshed_at``
+    is the last completed refresh of the whole type (or of that package, when filtered), None if never.
+
+    Raises:
+        CommandRejected: ``invalid_request`` when ``page`` < 1 or ``page_size`` is not in 1..500.
+    """
+    if q.page < 1 or not 1 <= q.page_size <= MAX_PAGE_SIZE:
+        raise CommandRejected(
+            ErrorCode.INVALID_REQUEST,
+            f"page must be ≥ 1 and page_size in 1..{MAX_PAGE_SIZE} (got page={q.page}, page_size={q.page_size})",
+        )
+    w, scope = _filters(q, f'"{schema}"')
+    limit, offset = w.arg(q.page_size), w.arg((q.page - 1) * q.page_size)
+    sql = _list_sql(f'"{schema}"', q.component_type, " AND ".join(w.conditions) or "true", scope, limit, offset)
     rows = await db.fetch(sql, *w.params)
     items = [
         msgspec.convert({f: row[f] for f in _ITEM_FIELDS}, CatalogueItem) for row in rows if row["code"] is not None
