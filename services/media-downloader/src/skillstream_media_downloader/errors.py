@@ -17,7 +17,7 @@ bearer credentials, so errors name the resource without its signing parameters::
         ├── InsufficientSpaceError     free, needed, margin (bytes) — checked before a job starts
         └── DiskFullError              ENOSPC/EDQUOT while writing; the .part is cut back to its last whole write
 
-Which errors are retried is decided in :func:`skillstream_media_downloader.domain.retry.classify`.
+Which errors are retried is decided in :func:`skillstream_media_downloader.adapters.fetch.classify`.
 """
 
 from __future__ import annotations

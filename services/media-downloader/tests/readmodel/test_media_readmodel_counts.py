@@ -1,6 +1,6 @@
 """Exact counting of the downloads read model against real NATS + PostgreSQL: every segment is in exactly one
 state, counters move only by state transitions, and nothing counts twice — whatever repeats, retries and
-crashes the event history holds (issue #5, "exact under redelivery and process crashes")."""
+crashes the event history holds ("exact under redelivery and process crashes")."""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ huggingface_hub pattern, REFERENCE-OPERATIONS §1.4). ``<target>.part.etag`` hol
 came with, so a later attempt can resume with ``Range`` + ``If-Range``. An exclusive ``flock`` on the
 ``.part`` keeps two processes from writing one file; the lock dies with its process, so there are no stale
 locks. Every write is accounted for: after ENOSPC the file is cut back to the last complete write.
+
+Paths from the catalogue are resolved with :func:`resolve_inside`, which refuses any that would land outside the
+storage root (DESIGN.md: file names from upstreams never escape the root); :class:`LocalDisk` is the storage root
+as the handlers use it.
 """
 
 from __future__ import annotations
@@ -15,9 +19,19 @@ import fcntl
 import hashlib
 import os
 import shutil
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from skillstream_media_downloader.errors import DiskFullError, InsufficientSpaceError, SegmentBusyError
+from skillstream_media_downloader.domain.work import SegmentWork
+from skillstream_media_downloader.errors import (
+    DiskFullError,
+    InsufficientSpaceError,
+    MediaError,
+    SegmentBusyError,
+    UnsafePathError,
+)
 
 HASH_CHUNK_BYTES = 1 << 20
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -32,8 +46,9 @@ def free_bytes(path: str | os.PathLike[str]) -> int:
     return shutil.disk_usage(probe).free
 
 
-def require_space(root: str | os.PathLike[str], needed: int, margin: int) -> int:
-    """Check that ``needed`` bytes plus a ``margin`` (bytes) fit under ``root``; return the free bytes.
+def require_space(root: str | os.PathLike[str], needed: int, margin: int, *, free: int | None = None) -> int:
+    """Check that ``needed`` bytes plus a ``margin`` (bytes) fit under ``root``; return the free bytes (``free``
+    when the caller measured them, else :func:`free_bytes` of ``root``).
 
     Raises:
         ValueError: ``needed`` or ``margin`` is negative.
@@ -41,7 +56,7 @@ def require_space(root: str | os.PathLike[str], needed: int, margin: int) -> int
     """
     if needed < 0 or margin < 0:
         raise ValueError(f"needed and margin are byte counts >= 0, got {needed} and {margin}")
-    free = free_bytes(root)
+    free = free_bytes(root) if free is None else free
     if free < needed + margin:
         raise InsufficientSpaceError(path=Path(root), free=free, needed=needed, margin=margin)
     return free
@@ -203,6 +218,113 @@ def part_path(target: Path) -> Path:
     return target.with_name(target.name + ".part")
 
 
+def resolve_inside(root: str | os.PathLike[str], relative: str | os.PathLike[str]) -> Path:
+    """``root / relative`` with symlinks resolved, guaranteed to be strictly inside the resolved ``root``.
+
+    Raises:
+        UnsafePathError: ``relative`` is absolute, contains NUL, or resolves to ``root`` itself or outside it
+            (``..`` components, a symlink pointing elsewhere).
+    """
+    rel = os.fspath(relative)
+    if not rel or "\x00" in rel or os.path.isabs(rel):
+        raise UnsafePathError("must be a non-empty relative path without NUL", value=rel)
+    base = Path(root).resolve()
+    candidate = (base / rel).resolve()
+    if candidate == base or not candidate.is_relative_to(base):
+        raise UnsafePathError(f"resolves outside the storage root {base}", value=rel)
+    return candidate
+
+
+async def verify_existing(
+    target: Path, expected_size: int | None, expected_sha256: str | None
+) -> tuple[int, str] | None:
+    """``(size, sha256)`` when ``target`` is a regular file whose SHA-256 (and size, when given) match the
+    catalogue; None when it is missing or does not match, or no SHA-256 is known to check it against — a
+    size alone never proves a file complete (the original's "> 1 KB" rule, REFERENCE-OPERATIONS §2.6)."""
+    if expected_sha256 is None:
+        return None
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or (expected_size is not None and info.st_size != expected_size):
+        return None
+    size, digest = await asyncio.to_thread(sha256_file, Path(target))
+    if digest != expected_sha256.lower() or (expected_size is not None and size != expected_size):
+        return None
+    return size, digest
+
+
+def bytes_missing(root: Path, works: Iterable[SegmentWork]) -> int | None:
+    """Bytes still to write for ``works``: expected sizes minus files already complete in size and ``.part``
+    prefixes (a cheap ``stat`` each; the hash is checked when the segment runs). None when a size is unknown.
+
+    Raises:
+        UnsafePathError: a target path escapes ``root``.
+    """
+    total = 0
+    for work in works:
+        if work.expected_size is None:
+            return None
+        target = resolve_inside(root, work.target_path)
+        have = 0
+        for candidate in (target, part_path(target)):
+            try:
+                have = candidate.stat().st_size
+            except OSError:
+                continue
+            break
+        total += max(0, work.expected_size - have)
+    return total
+
+
+@dataclass(frozen=True)
+class LocalDisk:
+    """The storage ``root`` (an absolute, resolved path) as the handlers use it: where a segment's file goes,
+    whether it is already there, what a download left behind, and free space (bytes)."""
+
+    root: Path
+
+    def target(self, relative: str) -> Path:
+        """The file at ``relative`` under the root. Raises :class:`UnsafePathError` when it escapes the root."""
+        return resolve_inside(self.root, relative)
+
+    async def verified(self, target: Path, size: int | None, sha256: str) -> tuple[int, str] | None:
+        """``(size, sha256)`` of ``target`` when it is complete by those (see :func:`verify_existing`)."""
+        return await verify_existing(target, size, sha256)
+
+    def partial_bytes(self, target: Path) -> int:
+        """Size of ``target``'s ``.part`` file (0 when there is none)."""
+        try:
+            return part_path(target).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def discard_partial(self, target: Path) -> None:
+        """Delete ``target``'s ``.part`` and ETag sidecar unless another download holds them (then they are
+        that download's to keep)."""
+        try:
+            part = PartFile.acquire(target)
+        except MediaError:  # locked by another attempt: nothing of ours to clean
+            return
+        try:
+            part.discard()
+        finally:
+            part.close()
+
+    def free_bytes(self) -> int:
+        """Bytes free to this user under the root."""
+        return free_bytes(self.root)
+
+    def require_space(self, needed: int, margin: int) -> int:
+        """:func:`require_space` under the root: the free bytes, or InsufficientSpaceError."""
+        return require_space(self.root, needed, margin, free=self.free_bytes())
+
+    def bytes_missing(self, works: Iterable[SegmentWork]) -> int | None:
+        """:func:`bytes_missing` under the root."""
+        return bytes_missing(self.root, works)
+
+
 def _same_file(fd: int, path: Path) -> bool:
     try:
         on_path = os.stat(path)
@@ -224,4 +346,15 @@ def _name(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, "ENOSPC")
 
 
-__all__ = ["HASH_CHUNK_BYTES", "PartFile", "free_bytes", "part_path", "require_space", "sha256_file"]
+__all__ = [
+    "HASH_CHUNK_BYTES",
+    "LocalDisk",
+    "PartFile",
+    "bytes_missing",
+    "free_bytes",
+    "part_path",
+    "require_space",
+    "resolve_inside",
+    "sha256_file",
+    "verify_existing",
+]

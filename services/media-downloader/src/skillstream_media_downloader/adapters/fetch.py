@@ -1,5 +1,4 @@
-"""One download attempt of one segment file from the signed-URL CDN (issue #5, REFERENCE-OPERATIONS §1.4, §2.2,
-§2.3, §2.6).
+"""One download attempt of one segment file from the signed-URL CDN (REFERENCE-OPERATIONS §1.4, §2.2, §2.3, §2.6).
 
 - The body streams in ``chunk_bytes`` pieces into ``<target>.part`` (never whole in memory, unlike the original
   job's ``getContents()``); the strong ETag goes to ``<target>.part.etag``; the ``.part`` is flock-ed.
@@ -15,11 +14,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
 import re
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,12 +24,13 @@ from pathlib import Path
 import httpx
 import structlog
 
-from skillstream_media_downloader.adapters.disk import PartFile, sha256_file
+from skillstream_media_downloader.adapters.disk import PartFile
 from skillstream_media_downloader.adapters.signing import SignedUrl, UrlLease
-from skillstream_media_downloader.domain.retry import parse_retry_after
+from skillstream_media_downloader.domain.retry import Verdict, parse_retry_after
 from skillstream_media_downloader.errors import (
     HttpStatusError,
     MediaError,
+    SegmentBusyError,
     TransferError,
     VerificationError,
 )
@@ -44,6 +41,7 @@ _UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
 _STRONG_ETAG = re.compile(r'"[\x21\x23-\x7e]*"')  # RFC 9110 entity-tag without W/, ASCII only
 _ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
 _ERROR_BODY_MAX = 16384
+_RETRY_STATUSES = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,24 +119,48 @@ async def fetch_segment(
         part.close()
 
 
-async def verify_existing(
-    target: Path, expected_size: int | None, expected_sha256: str | None
-) -> tuple[int, str] | None:
-    """``(size, sha256)`` when ``target`` is a regular file whose SHA-256 (and size, when given) match the
-    catalogue; None when it is missing or does not match, or no SHA-256 is known to check it against — a
-    size alone never proves a file complete (the original's "> 1 KB" rule, REFERENCE-OPERATIONS §2.6)."""
-    if expected_sha256 is None:
-        return None
-    try:
-        info = os.stat(target)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(info.st_mode) or (expected_size is not None and info.st_size != expected_size):
-        return None
-    size, digest = await asyncio.to_thread(sha256_file, Path(target))
-    if digest != expected_sha256.lower() or (expected_size is not None and size != expected_size):
-        return None
-    return size, digest
+def classify(exc: BaseException) -> Verdict:
+    """The verdict on an error raised by an attempt (REFERENCE-OPERATIONS §1.4).
+
+    403 → ``RESIGN``; 408, 425, 429, 5xx, :class:`TransferError`, :class:`VerificationError`,
+    :class:`SegmentBusyError` and raw httpx transport errors → ``RETRY``; everything else → ``FAIL``, including
+    :class:`DiskSpaceError` (the caller pauses or fails the job: waiting does not free disk space).
+    """
+    if isinstance(exc, HttpStatusError):
+        if exc.status == 403:
+            return Verdict.RESIGN
+        if exc.status in _RETRY_STATUSES or exc.status >= 500:
+            return Verdict.RETRY
+        return Verdict.FAIL
+    if isinstance(exc, TransferError | VerificationError | SegmentBusyError | httpx.TransportError):
+        return Verdict.RETRY
+    return Verdict.FAIL  # DiskSpaceError, UnsafePathError, SigningError, CatalogueError, unexpected errors
+
+
+@dataclass(frozen=True, kw_only=True)
+class CdnFetcher:
+    """The CDN as the segment handler uses it: :func:`fetch_segment` through ``client`` (its timeouts and
+    connection pool apply) with ``chunk_bytes`` per write, ``url_min_remaining`` seconds and Unix ``clock``."""
+
+    client: httpx.AsyncClient
+    chunk_bytes: int = 262144
+    url_min_remaining: float = 60
+    clock: Callable[[], float] = time.time
+
+    async def fetch(
+        self, sign: Callable[[], SignedUrl], target: Path, *, expected_size: int | None, expected_sha256: str | None
+    ) -> FetchResult:
+        """Download one file to ``target``; raises as :func:`fetch_segment` does."""
+        return await fetch_segment(
+            self.client,
+            sign,
+            target,
+            expected_size=expected_size,
+            expected_sha256=expected_sha256,
+            chunk_bytes=self.chunk_bytes,
+            url_min_remaining=self.url_min_remaining,
+            clock=self.clock,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,4 +304,4 @@ async def _error_code(response: httpx.Response) -> str | None:
     return match[1].decode("ascii") if match else None
 
 
-__all__ = ["FetchResult", "fetch_segment", "verify_existing"]
+__all__ = ["CdnFetcher", "FetchResult", "classify", "fetch_segment"]

@@ -1,4 +1,4 @@
-"""CloudFront signed URLs with a canned policy, made with ``cryptography`` (issue #5, REFERENCE-OPERATIONS §2.1/§2.4).
+"""CloudFront signed URLs with a canned policy, made with ``cryptography`` (REFERENCE-OPERATIONS §2.1/§2.4).
 
 The policy is byte-exact compact JSON ``{"Statement":[{"Resource":"<url>","Condition":{"DateLessThan":
 {"AWS:EpochTime":<expires>}}}]}``; the signature is RSA PKCS#1 v1.5 with SHA-1 over it, base64 with
@@ -8,7 +8,8 @@ The policy is byte-exact compact JSON ``{"Statement":[{"Resource":"<url>","Condi
 URLs are signed when a download starts, never stored: a signed URL is a bearer credential, so
 :class:`SignedUrl` keeps it out of its ``repr`` and :attr:`SignedUrl.resource` gives the loggable form.
 :class:`UrlLease` holds the URL of one download and re-signs it by the rules of §2.2 (expiry is checked when
-a request starts, so a resumed request needs a URL that is still valid, and clock skew gets one re-sign).
+a request starts, so a resumed request needs a URL that is still valid, and clock skew gets one re-sign), as
+:mod:`skillstream_media_downloader.domain.urls` decides.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from skillstream_media_downloader.domain.urls import Renewal, after_403, needs_new_url
 from skillstream_media_downloader.errors import HttpStatusError, SigningError
 
 _log = structlog.get_logger(__name__)
@@ -59,7 +61,7 @@ class SignedUrl:
 
     def expired(self, now: float, margin: float = 0.0) -> bool:
         """True when at most ``margin`` seconds are left at ``now`` (margin 0: CloudFront would refuse it)."""
-        return self.remaining(now) <= margin
+        return needs_new_url(self.expires_at, now, margin)
 
 
 class CloudFrontSigner:
@@ -144,13 +146,16 @@ class UrlLease:
             SigningError: as in :meth:`for_request`.
         """
         stale = self.current.expired(self.clock(), self._min)
-        resource = self.current.resource
-        if not stale and self._skew_resign_used:
-            raise HttpStatusError(403, resource=resource, code=code, why="refused although freshly signed")
-        if self.resigns >= self._max:
-            raise HttpStatusError(403, resource=resource, code=code, why=f"refused after {self.resigns} re-signs")
+        renewal = after_403(
+            stale=stale, skew_resign_used=self._skew_resign_used, resigns=self.resigns, max_resigns=self._max
+        )
+        if renewal is Renewal.REFUSED:
+            raise HttpStatusError(403, resource=self.current.resource, code=code, why=renewal.value)
+        if renewal is Renewal.EXHAUSTED:
+            why = f"refused after {self.resigns} re-signs"
+            raise HttpStatusError(403, resource=self.current.resource, code=code, why=why)
         self._skew_resign_used |= not stale
-        self._resign("403 on an expired URL" if stale else "403 on a fresh URL (clock skew?)")
+        self._resign(renewal.value)
 
     def _resign(self, why: str) -> None:
         self.resigns += 1

@@ -1,19 +1,19 @@
-"""From catalogue names to CDN keys, CDN URLs and file paths that never escape the storage root.
+"""From catalogue names to CDN keys, CDN URLs and safe file names (pure: no file system access).
 
-- CDN key (issue #5, seed 001 ``TrueFireSegment``): video ``mp4:<folder>/<name>`` → ``<folder>/<name>_<q>.mp4``.
+- CDN key (seed 001 ``TrueFireSegment``): video ``mp4:<folder>/<name>`` → ``<folder>/<name>_<q>.mp4``.
   Keys are used as the CDN spells them (even ``../`` or ``%2e%2e``: they are object names, not paths); only
   the local file name is sanitised.
 - Local layout: ``<course_id>-<title>/<segment_id>-<title>_<q>.mp4`` under the storage root, every component
-  made safe by :func:`sanitize_component` (at most 120 UTF-8 bytes, far below the 255-byte NAME_MAX) and the
-  joined path checked by :func:`resolve_inside` (DESIGN.md: file names from upstreams never escape the root).
+  made safe by :func:`sanitize_component` (at most 120 UTF-8 bytes, far below the 255-byte NAME_MAX); the
+  disk adapter resolves the joined path and refuses one that escapes the root
+  (:func:`skillstream_media_downloader.adapters.disk.resolve_inside`; DESIGN.md: file names from upstreams
+  never escape the root).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
-from pathlib import Path
 from urllib.parse import quote
 
 from skillstream_contracts.media import VideoQuality
@@ -97,23 +97,6 @@ def segment_filename(segment_id: int, title_or_video_name: str, quality: VideoQu
     return prefix + sanitize_component(title_or_video_name, max_bytes=_budget(prefix + suffix)) + suffix
 
 
-def resolve_inside(root: str | os.PathLike[str], relative: str | os.PathLike[str]) -> Path:
-    """``root / relative`` with symlinks resolved, guaranteed to be strictly inside the resolved ``root``.
-
-    Raises:
-        UnsafePathError: ``relative`` is absolute, contains NUL, or resolves to ``root`` itself or outside it
-            (``..`` components, a symlink pointing elsewhere).
-    """
-    rel = os.fspath(relative)
-    if not rel or "\x00" in rel or os.path.isabs(rel):
-        raise UnsafePathError("must be a non-empty relative path without NUL", value=rel)
-    base = Path(root).resolve()
-    candidate = (base / rel).resolve()
-    if candidate == base or not candidate.is_relative_to(base):
-        raise UnsafePathError(f"resolves outside the storage root {base}", value=rel)
-    return candidate
-
-
 def _quality(quality: VideoQuality | str) -> str:
     try:
         return VideoQuality(quality).value
@@ -138,7 +121,6 @@ __all__ = [
     "cdn_key",
     "cdn_url",
     "course_directory",
-    "resolve_inside",
     "sanitize_component",
     "segment_filename",
 ]

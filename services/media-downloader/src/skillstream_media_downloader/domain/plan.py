@@ -1,27 +1,28 @@
-"""Planning a bulk download: which courses and segments, where their files go, and how many bytes are left.
+"""Planning a bulk download: which courses and segments, and where their files go. Pure: no I/O, no asyncio.
 
-The catalogue (an adapter: :class:`~skillstream_media_downloader.adapters.catalogue.Catalogue`) lists courses → channels
-→ segments (TrueFire's model, REFERENCE-OPERATIONS.md §2.5); a segment is downloadable when its ``video`` is
-``mp4:<path>`` and its file is ``<path>_<quality>.mp4`` (seed 001). File and folder names are built from the
-catalogue's ids and titles through :mod:`~skillstream_media_downloader.domain.paths`, so nothing a catalogue says can
-point outside the storage root (issue #5). A segment whose video path is unusable is still an item: it is
-queued and fails at once with the reason, and every other segment goes on (bad input loses nothing).
+The catalogue lists courses → channels → segments (TrueFire's model, REFERENCE-OPERATIONS.md §2.5); a segment is
+downloadable when its ``video`` is ``mp4:<path>`` and its file is ``<path>_<quality>.mp4`` (seed 001). File and
+folder names are built from the catalogue's ids and titles through :mod:`~skillstream_media_downloader.domain
+.paths`, so nothing a catalogue says can name a file outside the storage root. A segment whose video path is
+unusable is still an item: it is queued and fails at once with the reason, and every other segment goes on (bad
+input loses nothing).
+
+A bulk download reads the catalogue twice (:mod:`skillstream_media_downloader.handlers.survey`): a survey keeps
+only ids and byte counts per course (:class:`CourseSurvey`), so memory stays flat with the library's size; each
+course is read again when it is queued (:func:`keep_surveyed`), with exactly the surveyed segments.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 from skillstream_contracts.media import VideoQuality
-from skillstream_media_downloader.adapters.catalogue import Catalogue, Course, CourseRef, Segment
-from skillstream_media_downloader.adapters.workqueue import SegmentWork
-from skillstream_media_downloader.domain.paths import cdn_key, course_directory, resolve_inside, segment_filename
+from skillstream_media_downloader.domain.catalogue import Course, Segment
+from skillstream_media_downloader.domain.paths import cdn_key, course_directory, segment_filename
+from skillstream_media_downloader.domain.work import SegmentWork
 from skillstream_media_downloader.errors import MediaError
-
-_DETAIL_CONCURRENCY = 8  # course detail requests in flight while planning
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +38,8 @@ class PlannedSegment:
 
 @dataclass(kw_only=True)
 class PlannedCourse:
+    """A course to queue: its folder (``directory``, relative to the storage root) and its segments."""
+
     course_id: int
     title: str
     directory: str
@@ -44,8 +47,13 @@ class PlannedCourse:
 
     @property
     def total_bytes(self) -> int | None:
+        """The catalogue's sum of the downloadable segments' sizes (None when one is unknown, or none is)."""
         sizes = [s.work.expected_size for s in self.segments if s.work is not None]
-        return None if not sizes or any(n is None for n in sizes) else sum(n for n in sizes if n is not None)
+        return sum_known(sizes) if sizes else None
+
+    @property
+    def works(self) -> list[SegmentWork]:
+        return [s.work for s in self.segments if s.work is not None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +70,7 @@ class Selection:
 @dataclass(frozen=True, kw_only=True)
 class CourseSurvey:
     """What the survey keeps of one course: its segment ids (the items the job will report), their expected
-    bytes (None if unknown) and the bytes still to write to disk."""
+    bytes (None if unknown) and the bytes still to write to disk (None if unknown)."""
 
     course_id: int
     segment_ids: frozenset[int]
@@ -70,64 +78,26 @@ class CourseSurvey:
     remaining_bytes: int | None
 
 
-async def survey(catalogue: Catalogue, selection: Selection, root: Path, *, job_id: str) -> list[CourseSurvey]:
-    """First pass over the catalogue: the job's courses in id order (those with nothing to do left out), keeping
-    only ids and byte counts, so memory does not grow with the library's files (issue #5's 100,000-segment
-    run). The second pass, :func:`plan_course`, reads one course again when it is queued.
+def selection_of(parameters: Mapping[str, Any], only_items: Iterable[str], default: VideoQuality) -> Selection:
+    """The selection a job's parameters ask for (``quality``, ``course_ids``, ``test_mode``; the dispatch's
+    ``only_items`` are segment ids).
 
     Raises:
-        CatalogueError: the catalogue could not be read (the whole job fails: there is nothing to queue).
+        ValueError: a parameter does not parse (the job fails with this message).
     """
-    refs = sorted(
-        [r async for r in catalogue.courses() if not selection.course_ids or r.id in selection.course_ids],
-        key=lambda r: r.id,
+    try:
+        quality = VideoQuality(parameters.get("quality") or default)
+        course_ids = frozenset(int(c) for c in parameters.get("course_ids") or ())
+        only = frozenset(int(k) for k in only_items)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"invalid bulk download parameters {dict(parameters)!r}: {e}") from e
+    return Selection(
+        quality=quality, course_ids=course_ids, test_mode=bool(parameters.get("test_mode")), only_segments=only
     )
-    gate = asyncio.Semaphore(_DETAIL_CONCURRENCY)
-
-    async def one(ref: CourseRef) -> CourseSurvey | None:
-        async with gate:
-            course = _plan_course(await catalogue.course(ref.id), selection, job_id, None)
-        if not any(s.work is not None for s in course.segments) and (selection.test_mode or not course.segments):
-            return None
-        return CourseSurvey(
-            course_id=course.course_id,
-            segment_ids=frozenset(s.segment_id for s in course.segments),
-            total_bytes=course.total_bytes,
-            remaining_bytes=remaining_bytes(root, [course]),
-        )
-
-    if selection.test_mode:
-        for ref in refs:
-            if (found := await one(ref)) is not None:
-                return [found]
-        return []
-    out: list[CourseSurvey] = []
-    step = _DETAIL_CONCURRENCY * 4  # a bounded window of courses in memory, never the whole library
-    for start in range(0, len(refs), step):
-        out.extend(c for c in await asyncio.gather(*(one(r) for r in refs[start : start + step])) if c is not None)
-    return out
 
 
-async def plan_course(
-    catalogue: Catalogue, selection: Selection, surveyed: CourseSurvey, *, job_id: str, correlation_id: str | None
-) -> PlannedCourse:
-    """Second pass: one surveyed course as it is queued, with exactly the surveyed segments. A segment that left
-    the catalogue meanwhile is still an item, failing with that reason, so the job's planned total stays exact.
-
-    Raises:
-        CatalogueError: the course could not be read.
-    """
-    course = _plan_course(await catalogue.course(surveyed.course_id), selection, job_id, correlation_id)
-    course.segments = [s for s in course.segments if s.segment_id in surveyed.segment_ids]
-    missing = surveyed.segment_ids - {s.segment_id for s in course.segments}
-    course.segments += [
-        PlannedSegment(segment_id=i, channel_id=0, title="", work=None, invalid="no longer in the catalogue")
-        for i in sorted(missing)
-    ]
-    return course
-
-
-def _plan_course(course: Course, selection: Selection, job_id: str, correlation_id: str | None) -> PlannedCourse:
+def plan_course(course: Course, selection: Selection, *, job_id: str, correlation_id: str | None) -> PlannedCourse:
+    """The downloadable segments of ``course`` that ``selection`` chooses, in catalogue order, as work."""
     directory = course_directory(course.id, course.title)
     out = PlannedCourse(course_id=course.id, title=course.title, directory=directory)
     for channel in course.channels:
@@ -140,6 +110,47 @@ def _plan_course(course: Course, selection: Selection, job_id: str, correlation_
                 _plan_segment(course, channel.id, segment, directory, selection, job_id, correlation_id)
             )
     return out
+
+
+def has_work(course: PlannedCourse, selection: Selection) -> bool:
+    """False when the job has nothing to do in ``course``: no segment at all, or — in test mode, which wants
+    one course to download — no downloadable one."""
+    return any(s.work is not None for s in course.segments) or (bool(course.segments) and not selection.test_mode)
+
+
+def survey_of(course: PlannedCourse, remaining_bytes: int | None) -> CourseSurvey:
+    """What the survey keeps of ``course``; ``remaining_bytes``: what is still to write to disk."""
+    return CourseSurvey(
+        course_id=course.course_id,
+        segment_ids=frozenset(s.segment_id for s in course.segments),
+        total_bytes=course.total_bytes,
+        remaining_bytes=remaining_bytes,
+    )
+
+
+def keep_surveyed(course: PlannedCourse, surveyed: CourseSurvey) -> PlannedCourse:
+    """``course`` read again to be queued, with exactly the surveyed segments: one that left the catalogue
+    meanwhile is still an item, failing with that reason, so the job's planned total stays exact."""
+    course.segments = [s for s in course.segments if s.segment_id in surveyed.segment_ids]
+    missing = surveyed.segment_ids - {s.segment_id for s in course.segments}
+    course.segments += [invalid_segment(i, "no longer in the catalogue") for i in sorted(missing)]
+    return course
+
+
+def unreadable_course(surveyed: CourseSurvey, reason: str) -> PlannedCourse:
+    """A surveyed course that could not be read again: its segments are still items, failing with ``reason``
+    (the rest of the job goes on)."""
+    failed = [invalid_segment(i, reason) for i in sorted(surveyed.segment_ids)]
+    return PlannedCourse(course_id=surveyed.course_id, title="", directory="", segments=failed)
+
+
+def invalid_segment(segment_id: int, reason: str) -> PlannedSegment:
+    return PlannedSegment(segment_id=segment_id, channel_id=0, title="", work=None, invalid=reason)
+
+
+def sum_known(values: Sequence[int | None]) -> int | None:
+    """The sum of byte counts, or None when any is unknown."""
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
 def _plan_segment(
@@ -178,26 +189,17 @@ def _plan_segment(
     return PlannedSegment(segment_id=segment.id, channel_id=channel_id, title=segment.title, work=work)
 
 
-def remaining_bytes(root: Path, courses: Sequence[PlannedCourse]) -> int | None:
-    """Bytes still to write: expected sizes minus files already complete in size and ``.part`` prefixes
-    (a cheap ``stat`` each; the hash is checked when the segment runs). None when sizes are unknown."""
-    total = 0
-    for course in courses:
-        for s in course.segments:
-            if s.work is None:
-                continue
-            if s.work.expected_size is None:
-                return None
-            target = resolve_inside(root, s.work.target_path)
-            have = 0
-            for candidate in (target, target.with_name(target.name + ".part")):
-                try:
-                    have = candidate.stat().st_size
-                except OSError:
-                    continue
-                break
-            total += max(0, s.work.expected_size - have)
-    return total
-
-
-__all__ = ["CourseSurvey", "PlannedCourse", "PlannedSegment", "Selection", "plan_course", "remaining_bytes", "survey"]
+__all__ = [
+    "CourseSurvey",
+    "PlannedCourse",
+    "PlannedSegment",
+    "Selection",
+    "has_work",
+    "invalid_segment",
+    "keep_surveyed",
+    "plan_course",
+    "selection_of",
+    "sum_known",
+    "survey_of",
+    "unreadable_course",
+]

@@ -1,11 +1,12 @@
-"""Retry policy of segment downloads (seed 001 / issue #5: 5 retries after 30, 60, 120, 300, 600 s).
+"""Retry policy of segment downloads (seed 001: 5 retries after 30, 60, 120, 300, 600 s). Pure: no I/O.
 
 The original Laravel job declared this schedule but failed after the third exception (``maxExceptions=3``), so
 only the 30 s and 60 s delays were ever used (REFERENCE-OPERATIONS §2.6): here every delay is used, in order,
 and the job fails only after the last one. ``Retry-After`` wins when it asks for longer (§1.4, aria2#2295).
 
-What to do with an error (§1.4): :func:`classify` → ``RETRY`` (408/425/429/5xx, network, truncated or wrong
-bytes), ``RESIGN`` (403: sign a new URL; the caller knows whether the old one was fresh) or ``FAIL``
+What to do with an error (§1.4) is a :class:`Verdict`, given by the fetch adapter's
+:func:`~skillstream_media_downloader.adapters.fetch.classify`: ``RETRY`` (408/425/429/5xx, network, truncated or
+wrong bytes), ``RESIGN`` (403: sign a new URL; the caller knows whether the old one was fresh) or ``FAIL``
 (400/404/410 and other 4xx, bad paths or keys, disk full: retrying cannot fix them).
 """
 
@@ -17,17 +18,7 @@ import enum
 import random
 from dataclasses import dataclass
 
-import httpx
-
-from skillstream_media_downloader.errors import (
-    HttpStatusError,
-    SegmentBusyError,
-    TransferError,
-    VerificationError,
-)
-
 DEFAULT_DELAYS: tuple[float, ...] = (30, 60, 120, 300, 600)
-_RETRY_STATUSES = frozenset({408, 425, 429})
 _default_rng = random.Random()
 
 
@@ -72,12 +63,20 @@ class RetryPolicy:
         Raises:
             ValueError: ``attempt`` < 1.
         """
+        return self.delay_for(attempt, retry_after, (rng or _default_rng).random())
+
+    def delay_for(self, attempt: int, retry_after: float | None, draw: float) -> float | None:
+        """:meth:`next_delay` with the random draw given: ``draw`` in [0, 1) picks the jitter factor
+        ``1 - jitter + 2 * jitter * draw`` (what ``uniform`` does with it), so a decider stays pure.
+
+        Raises:
+            ValueError: ``attempt`` < 1.
+        """
         if attempt < 1:
             raise ValueError(f"attempt is 1-based, got {attempt}")
         if attempt >= self.attempts_allowed:
             return None
-        rng = rng or _default_rng
-        delay = self.delays[attempt - 1] * rng.uniform(1 - self.jitter, 1 + self.jitter)
+        delay = self.delays[attempt - 1] * (1 - self.jitter + 2 * self.jitter * draw)
         if retry_after is not None:
             delay = max(delay, retry_after)
         return min(delay, self.retry_after_max)
@@ -101,22 +100,4 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def classify(exc: BaseException) -> Verdict:
-    """The decision for an error raised by an attempt (REFERENCE-OPERATIONS §1.4).
-
-    403 → ``RESIGN``; 408, 425, 429, 5xx, :class:`TransferError`, :class:`VerificationError`,
-    :class:`SegmentBusyError` and raw httpx transport errors → ``RETRY``; everything else → ``FAIL``, including
-    :class:`DiskSpaceError` (the caller pauses or fails the job: waiting does not free disk space).
-    """
-    if isinstance(exc, HttpStatusError):
-        if exc.status == 403:
-            return Verdict.RESIGN
-        if exc.status in _RETRY_STATUSES or exc.status >= 500:
-            return Verdict.RETRY
-        return Verdict.FAIL
-    if isinstance(exc, TransferError | VerificationError | SegmentBusyError | httpx.TransportError):
-        return Verdict.RETRY
-    return Verdict.FAIL  # DiskSpaceError, UnsafePathError, SigningError, CatalogueError, unexpected errors
-
-
-__all__ = ["DEFAULT_DELAYS", "RetryPolicy", "Verdict", "classify", "parse_retry_after"]
+__all__ = ["DEFAULT_DELAYS", "RetryPolicy", "Verdict", "parse_retry_after"]

@@ -1,401 +1,292 @@
-"""The segment worker: takes download work from the shared consumer and runs one attempt per message.
+"""The segment work handler: one work message → at most one download attempt of one segment.
 
-Every replica runs one :class:`SegmentWorker` on the durable consumer ``media_segments``; the consumer's
-``max_ack_pending`` caps downloads in flight across the fleet (:mod:`~skillstream_media_downloader.adapters.workqueue`).
-Per message (issue #5; the §2.6 defects of the original are noted where a rule rules one out):
+:func:`download_segment` is registered on the shared consumer ``media_segments`` of ``MEDIA_WORK`` (bootstrap);
+the consumer's ``max_ack_pending`` caps downloads in flight across the fleet. Each step is decided by the segment
+decider (:mod:`skillstream_media_downloader.domain.segment`) and appended with
+:func:`~skillstream_runtime.decider.run_command` (expected subject sequence; reload and decide again on a
+conflict); the I/O happens here, between the steps:
 
-1. load the segment's events and :func:`~skillstream_media_downloader.domain.segment.decide` (duplicates dropped,
-   crashed attempts re-run, early wake-ups re-scheduled);
-2. a file already on disk counts only when verified by size and SHA-256 (catalogue or recorded digest) — never
-   "a file over 1 KB" (§2.6) → ``SegmentSkipped``, or ``SegmentDownloaded`` when this job wrote it before a crash;
-3. too little free space → pause taking work (the message goes back; nothing is written);
-4. sign the URL **now** (never queued with the work: seed 001's V2 defect), append ``SegmentDownloadStarted``
-   guarded by the subject's last sequence (so two workers never run one attempt), stream the file
-   (:func:`~skillstream_media_downloader.adapters.fetch.fetch_segment`: ``.part``, resume, verify, atomic rename);
-5. one outcome event: ``SegmentDownloaded``; or ``SegmentRetryScheduled`` + a scheduled work message (the delay
-   of :class:`~skillstream_media_downloader.domain.retry.RetryPolicy`, all five steps used — §2.6's ``maxExceptions``
-   defect); or ``SegmentFailed`` once, after the last retry or for a permanent error (counted once — §2.6).
-   Then the message is acknowledged. Events carry the job item headers the progress views count.
+1. load the segment's subject and :func:`~skillstream_media_downloader.domain.triage.triage` the message:
+   drop a duplicate, re-schedule an early retry, fail a crash loop, or run an attempt;
+2. a file already on disk counts only when verified by size and SHA-256 (catalogue or recorded digest), never
+   "a file over 1 KB" (REFERENCE-OPERATIONS §2.6) → ``RecordSkipped``;
+3. too little free space → the message goes back and this process pauses taking work (nothing is written);
+4. sign the URL now (never queued with the work: seed 001's expired-URL defect), ``StartAttempt`` (so two
+   workers never run one attempt), stream the file (:class:`~skillstream_media_downloader.adapters.fetch
+   .CdnFetcher`: ``.part``, resume, verify, atomic rename; a 403 re-signs inside the attempt);
+5. one outcome: ``RecordDownloaded``, or ``RecordAttemptFailed`` → a retry scheduled on ``MEDIA_WORK`` (every
+   step of the retry schedule used: §2.6's ``maxExceptions`` defect) or ``SegmentFailed`` once.
+
+The returned :class:`~skillstream_runtime.workqueue.Outcome` settles the message; an exception (an outage, a
+bug) leaves it to be redelivered. Events carry the job item report the progress views count.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-import httpx
-import msgspec
 import structlog
-from nats.aio.client import Client
-from nats.aio.msg import Msg
 
-from skillstream_contracts.events import Event
-from skillstream_contracts.jobs import ItemOutcome, JobReport
-from skillstream_contracts.media import (
-    SegmentDownloaded,
-    SegmentDownloadStarted,
-    SegmentFailed,
-    SegmentRetryScheduled,
-    SegmentSkipped,
-    SkipReason,
-)
+from skillstream_contracts.events import Event, new_event_id
+from skillstream_contracts.jobs import JobReport
+from skillstream_contracts.media import SegmentFailed, SegmentRetryScheduled
 from skillstream_contracts.streams import MEDIA
-from skillstream_media_downloader.adapters.disk import PartFile, free_bytes
-from skillstream_media_downloader.adapters.fetch import FetchResult, fetch_segment, verify_existing
-from skillstream_media_downloader.adapters.signing import CloudFrontSigner, SignedUrl
-from skillstream_media_downloader.adapters.workqueue import (
-    CONSUMER,
-    WORK_STREAM,
-    SegmentWork,
-    ensure_work_queue,
-    schedule,
+from skillstream_media_downloader.adapters.fetch import FetchResult, classify
+from skillstream_media_downloader.adapters.signing import SignedUrl
+from skillstream_media_downloader.domain.paths import cdn_url
+from skillstream_media_downloader.domain.retry import RetryPolicy, Verdict
+from skillstream_media_downloader.domain.segment import (
+    Fail,
+    RecordAttemptFailed,
+    RecordDownloaded,
+    RecordSkipped,
+    SegmentCommand,
+    SegmentState,
+    StartAttempt,
+    event_id,
+    job_item,
+    segment_decider,
 )
-from skillstream_media_downloader.domain.paths import cdn_url, resolve_inside
-from skillstream_media_downloader.domain.retry import RetryPolicy, Verdict, classify
-from skillstream_media_downloader.domain.segment import Action, Decision, SegmentState, decide, segment_state
+from skillstream_media_downloader.domain.triage import Action, Step, skip_evidence, triage
+from skillstream_media_downloader.domain.work import SegmentWork
 from skillstream_media_downloader.errors import DiskFullError, FetchError, MediaError, SegmentBusyError
 from skillstream_media_downloader.settings import MediaSettings
-from skillstream_runtime.errors import ConcurrencyError
-from skillstream_runtime.eventstore import EventStore, NewEvent
-from skillstream_runtime.jobs import keep_alive, watch_cancel
+from skillstream_runtime.decider import Aggregate, Decided, Decider, load_aggregate, run_command
+from skillstream_runtime.eventstore import AbstractEventStore, NewEvent
+from skillstream_runtime.workqueue import ACK, Outcome, nak
 
 log = structlog.get_logger(__name__)
 
 
+class Signer(Protocol):
+    """Signs a CDN URL valid until ``expires_at`` (Unix seconds): the CloudFront signing adapter."""
+
+    def sign(self, url: str, expires_at: int) -> SignedUrl: ...
+
+
+class Fetcher(Protocol):
+    """Downloads one file from the CDN (:class:`~skillstream_media_downloader.adapters.fetch.CdnFetcher`)."""
+
+    async def fetch(
+        self, sign: Callable[[], SignedUrl], target: Path, *, expected_size: int | None, expected_sha256: str | None
+    ) -> FetchResult: ...
+
+
+class SegmentDisk(Protocol):
+    """The storage root (:class:`~skillstream_media_downloader.adapters.disk.LocalDisk`)."""
+
+    def target(self, relative: str) -> Path: ...
+
+    async def verified(self, target: Path, size: int | None, sha256: str) -> tuple[int, str] | None: ...
+
+    def partial_bytes(self, target: Path) -> int: ...
+
+    def discard_partial(self, target: Path) -> None: ...
+
+    def free_bytes(self) -> int: ...
+
+
+class RetryScheduler(Protocol):
+    """Publishes the work again for ``due`` (:class:`~skillstream_media_downloader.adapters.workqueue
+    .MediaWorkQueue`), after attempt ``attempt``."""
+
+    async def schedule(self, work: SegmentWork, due: dt.datetime, attempt: int) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
-class _Attempt:
+class SegmentDeps:
+    """What the handler needs: the event store, the adapters, the settings (``MEDIA_*``: URL lifetime, retry
+    schedule, crash limit, disk margin and re-check pause…), this replica's ``worker`` name, whether a job was
+    cancelled, a Unix ``clock`` (seconds) and the ``rng`` of the retry jitter."""
+
+    store: AbstractEventStore
+    signer: Signer
+    fetcher: Fetcher
+    disk: SegmentDisk
+    queue: RetryScheduler
+    settings: MediaSettings
+    worker: str
+    cancelled: Callable[[str], bool] = lambda _job_id: False
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def policy(self) -> RetryPolicy:
+        s = self.settings
+        return RetryPolicy(delays=s.retry_delays, jitter=s.retry_jitter, retry_after_max=s.retry_after_max)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+
+
+async def download_segment(work: SegmentWork, deps: SegmentDeps, *, deliveries: int = 1) -> Outcome:
+    """Handle one work message delivered for the ``deliveries``-th time (see the module docstring).
+
+    Returns ``ACK`` when the message is done with (whatever the segment's outcome), or ``nak`` with a delay when
+    it must come back later (disk full or too little space: this process also pauses; the ``.part`` locked by
+    another download).
+
+    Raises:
+        EventStoreError: the store failed (the message is redelivered after ``ack_wait``).
+        SigningError: the first URL could not be signed (the same).
+    """
+    if deps.cancelled(work.job_id):
+        return ACK  # a cancelled bulk download runs nothing more; the job ends without this segment
+    segment = _Segment(work, deps, segment_decider(SegmentState.of(work), deps.policy))
+    agg = await load_aggregate(deps.store, segment.decider, MEDIA, segment.subject, str(work.segment_id))
+    step = triage(agg.state, deliveries=deliveries, now=deps.now(), max_crashes=deps.settings.max_crashes)
+    if step.action is Action.DROP:
+        log.debug("segment work dropped", segment_id=work.segment_id, why=step.reason)
+        return ACK
+    if step.action is Action.WAIT:
+        assert step.due is not None
+        await deps.queue.schedule(work, step.due, step.attempt)
+        return ACK
+    if step.action is Action.FAIL:
+        await segment.record(agg, Fail(attempt=step.attempt, reason=step.reason or "failed"))
+        return ACK
+    return await _attempt(segment, agg, step)
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """One message's segment: its work, the handler's dependencies and the decider its steps run on."""
+
     work: SegmentWork
-    state: SegmentState
-    decision: Decision
-    target: Path
+    deps: SegmentDeps
+    decider: Decider[SegmentCommand, SegmentState]
 
+    @property
+    def subject(self) -> str:
+        return MEDIA.aggregate_subject("segment", str(self.work.segment_id))
 
-class SegmentWorker:
-    """Runs downloads from the work queue until cancelled (``name`` identifies the replica in events)."""
+    async def record(self, agg: Aggregate[SegmentState], command: SegmentCommand) -> Decided[SegmentState]:
+        """Decide ``command`` and append what it decides (nothing when the segment moved on meanwhile)."""
+        return await run_command(self.deps.store, self.decider, agg, command, envelope=self.envelope)
 
-    def __init__(
-        self,
-        *,
-        nc: Client,
-        store: EventStore,
-        settings: MediaSettings,
-        signer: CloudFrontSigner,
-        client: httpx.AsyncClient,
-        name: str,
-        replicas: int = 1,
-        clock: Callable[[], float] = time.time,
-        rng: random.Random | None = None,
-    ) -> None:
-        self._nc, self._store, self._s = nc, store, settings
-        self._signer, self._client, self._name = signer, client, name
-        self._replicas = replicas
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self._policy = RetryPolicy(
-            delays=settings.retry_delays, jitter=settings.retry_jitter, retry_after_max=settings.retry_after_max
-        )
-        self._root = settings.storage_root.resolve()
-        self._cancelled: dict[str, asyncio.Event] = {}
-        self._watchers: set[asyncio.Task[None]] = set()
-        self._paused_until = 0.0
-
-    async def run(self) -> None:
-        """Take work (up to ``concurrency`` in this process; the consumer caps the fleet) until cancelled."""
-        self._root.mkdir(parents=True, exist_ok=True)
-        await ensure_work_queue(
-            self._nc, concurrency=self._s.concurrency, ack_wait=self._s.ack_wait, replicas=self._replicas
-        )
-        psub = await self._nc.jetstream().pull_subscribe_bind(CONSUMER, stream=WORK_STREAM)
-        slots = asyncio.Semaphore(self._s.concurrency)
-        running: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                if (pause := self._paused_until - self._clock()) > 0:
-                    await asyncio.sleep(pause)
-                    continue
-                await slots.acquire()
-                try:
-                    msgs = await psub.fetch(1, timeout=2.0)
-                except TimeoutError:
-                    slots.release()
-                    continue
-                task = asyncio.create_task(self._guarded(msgs[0]))
-                running.add(task)
-                task.add_done_callback(running.discard)
-                task.add_done_callback(lambda _: slots.release())
-        finally:
-            for t in [*running, *self._watchers]:
-                t.cancel()
-            await asyncio.gather(*running, *self._watchers, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await psub.unsubscribe()
-
-    # --- one message -----------------------------------------------------------------------------
-
-    async def _guarded(self, msg: Msg) -> None:
-        heartbeat = asyncio.create_task(keep_alive(msg, self._s.ack_wait))
-        try:
-            await self._handle(msg)
-        except asyncio.CancelledError:
-            raise  # shutting down: unacknowledged, the message is redelivered and the attempt re-run
-        except Exception:
-            # A bug or an outage (NATS, disk): leave the message to be redelivered after ack_wait.
-            log.exception("segment work failed; left for redelivery", subject=msg.subject)
-        finally:
-            heartbeat.cancel()
-
-    async def _handle(self, msg: Msg) -> None:
-        try:
-            work = msgspec.json.decode(msg.data, type=SegmentWork)
-        except msgspec.MsgspecError as e:
-            log.error("undecodable segment work dropped", subject=msg.subject, error=str(e))
-            await msg.term()
-            return
-        if self._cancel_flag(work.job_id).is_set():
-            await msg.ack()
-            return
-        history = await self._store.load(MEDIA, MEDIA.aggregate_subject("segment", str(work.segment_id)))
-        state = segment_state(history, work.job_id, work.target_path)
-        now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
-        decision = decide(state, deliveries=msg.metadata.num_delivered, now=now, max_crashes=self._s.max_crashes)
-        if decision.action is Action.DROP:
-            log.debug("segment work dropped", segment_id=work.segment_id, why=decision.reason)
-        elif decision.action is Action.WAIT:
-            assert decision.due is not None
-            await schedule(self._nc, work, decision.due, decision.attempt)
-        elif decision.action is Action.FAIL:
-            await self._append(work, state.last_sequence, self._failed(work, decision.attempt, decision.reason or ""))
-        else:
-            try:
-                target = resolve_inside(self._root, work.target_path)
-            except MediaError as e:  # never written outside the storage root, whatever the message says
-                await self._append(work, state.last_sequence, self._failed(work, decision.attempt, e.reason))
-                await msg.ack()
-                return
-            if not await self._attempt(msg, _Attempt(work=work, state=state, decision=decision, target=target)):
-                return  # handed back (disk full, busy): not acknowledged
-        await msg.ack()
-
-    async def _attempt(self, msg: Msg, a: _Attempt) -> bool:
-        """Run one attempt; False when the message was handed back un-acknowledged."""
-        work, state = a.work, a.state
-        if (done := await self._verified_on_disk(a)) is not None:
-            size, sha256, reason = done
-            self._discard_partial(work)  # e.g. the ETag sidecar of a download killed right after its rename
-            if state.started:  # this job wrote it, then crashed before recording it
-                event: Event = self._downloaded(work, size, sha256, 0.0, a.decision.attempt, resumed=True)
-            else:
-                event = SegmentSkipped(
-                    job_id=work.job_id,
-                    course_id=work.course_id,
-                    segment_id=work.segment_id,
-                    target_path=work.target_path,
-                    reason=reason,
-                    size=size,
-                    sha256=sha256,
-                )
-            await self._append(work, state.last_sequence, event)
-            return True
-        part = a.target.with_name(a.target.name + ".part")
-        have = part.stat().st_size if part.exists() else 0
-        if not self._space_for(max(0, (work.expected_size or 0) - have)):
-            await msg.nak(delay=self._s.disk_recheck)
-            return False
-        signed = self._sign(work.cdn_key)
-        started = SegmentDownloadStarted(
-            job_id=work.job_id,
-            course_id=work.course_id,
-            segment_id=work.segment_id,
-            attempt=a.decision.attempt,
-            url_expires_at=dt.datetime.fromtimestamp(signed.expires_at, dt.UTC),
-            worker=self._name,
-            resume_from=have,
-        )
-        try:
-            seq = (await self._append(work, state.last_sequence, started, raise_conflict=True)).last_sequence
-        except ConcurrencyError:
-            return True  # another worker took this attempt between our read and our append
-        first: list[SignedUrl] = [signed]
-
-        def sign() -> SignedUrl:
-            return first.pop() if first else self._sign(work.cdn_key)
-
-        try:
-            result = await fetch_segment(
-                self._client,
-                sign,
-                a.target,
-                expected_size=work.expected_size,
-                expected_sha256=work.expected_sha256,
-                chunk_bytes=self._s.chunk_bytes,
-                url_min_remaining=self._s.url_min_remaining,
-                clock=self._clock,
-            )
-        except DiskFullError:
-            log.warning("disk full: pausing downloads", root=str(self._root), recheck=self._s.disk_recheck)
-            self._paused_until = self._clock() + self._s.disk_recheck
-            await msg.nak(delay=self._s.disk_recheck)
-            return False
-        except SegmentBusyError:
-            await msg.nak(delay=self._s.ack_wait)
-            return False
-        except FetchError as e:
-            await self._after_failure(work, seq, a.decision.attempt, e)
-            return True
-        except MediaError as e:  # e.g. the key cannot sign: permanent for this segment
-            self._discard_partial(work)
-            await self._append(work, seq, self._failed(work, a.decision.attempt, e.reason))
-            return True
-        await self._append(work, seq, self._done(work, result, a.decision.attempt))
-        return True
-
-    async def _after_failure(self, work: SegmentWork, seq: int, attempt: int, e: FetchError) -> None:
-        status = getattr(e, "status", None)
-        retry_after = getattr(e, "retry_after", None)
-        delay = None if classify(e) is Verdict.FAIL else self._policy.next_delay(attempt, retry_after, self._rng)
-        if delay is None:
-            why = e.reason if classify(e) is Verdict.FAIL else f"{e.reason} (gave up after {attempt} attempts)"
-            self._discard_partial(work)  # a failed segment leaves nothing behind; a retry-failed job starts over
-            await self._append(work, seq, self._failed(work, attempt, why, status))
-            return
-        due = dt.datetime.fromtimestamp(self._clock() + delay, dt.UTC)
-        retry = SegmentRetryScheduled(
-            job_id=work.job_id,
-            course_id=work.course_id,
-            segment_id=work.segment_id,
-            attempt=attempt,
-            reason=e.reason,
-            retry_at=due,
-            delay_seconds=round(delay, 3),
-            http_status=status,
-            retry_after_seconds=retry_after,
-            partial_bytes=e.partial_bytes,
-        )
-        await self._append(work, seq, retry)
-        await schedule(self._nc, work, due, attempt)
-
-    # --- helpers ---------------------------------------------------------------------------------
-
-    async def _verified_on_disk(self, a: _Attempt) -> tuple[int, str, SkipReason] | None:
-        work = a.work
-        if not a.target.exists():
-            return None
-        if work.expected_sha256 is not None:
-            found = await verify_existing(a.target, work.expected_size, work.expected_sha256)
-            return None if found is None else (*found, SkipReason.VERIFIED_ON_DISK)
-        if a.state.recorded is not None:
-            size, sha256 = a.state.recorded
-            found = await verify_existing(a.target, size, sha256)
-            return None if found is None else (*found, SkipReason.RECORDED_DIGEST)
-        return None  # nothing to verify against: download again (the rename replaces it atomically)
-
-    def _discard_partial(self, work: SegmentWork) -> None:
-        try:
-            part = PartFile.acquire(resolve_inside(self._root, work.target_path))
-        except MediaError:  # locked by another attempt, or an unusable path: nothing of ours to clean
-            return
-        try:
-            part.discard()
-        finally:
-            part.close()
-
-    def _space_for(self, needed: int) -> bool:
-        free = free_bytes(self._root)
-        if free >= needed + self._s.disk_margin_bytes:
-            return True
-        log.warning("not enough free space: pausing downloads", free=free, needed=needed, root=str(self._root))
-        self._paused_until = self._clock() + self._s.disk_recheck
-        return False
-
-    def _sign(self, cdn_key: str) -> SignedUrl:
-        url = cdn_url(self._s.cdn_base_url, cdn_key)
-        return self._signer.sign(url, int(self._clock() + self._s.url_lifetime))
-
-    def _cancel_flag(self, job_id: str) -> asyncio.Event:
-        flag = self._cancelled.get(job_id)
-        if flag is None:
-            flag = self._cancelled[job_id] = asyncio.Event()
-            task = asyncio.create_task(watch_cancel(self._nc, job_id, flag))
-            self._watchers.add(task)
-            task.add_done_callback(self._watchers.discard)
-        return flag
-
-    def _downloaded(
-        self, work: SegmentWork, size: int, sha256: str, seconds: float, attempt: int, *, resumed: bool
-    ) -> SegmentDownloaded:
-        return SegmentDownloaded(
-            job_id=work.job_id,
-            course_id=work.course_id,
-            segment_id=work.segment_id,
-            target_path=work.target_path,
-            size=size,
-            sha256=sha256,
-            seconds=round(seconds, 3),
-            attempts=attempt,
-            resumed=resumed,
+    def envelope(self, event: Event) -> NewEvent:
+        return segment_envelope(
+            self.work.job_id, self.work.course_id, self.work.segment_id, event, self.work.correlation_id
         )
 
-    def _done(self, work: SegmentWork, r: FetchResult, attempt: int) -> SegmentDownloaded:
-        return self._downloaded(work, r.size, r.sha256, r.seconds, attempt, resumed=r.resumed_from > 0)
+    def sign(self) -> SignedUrl:
+        s, now = self.deps.settings, self.deps.clock()
+        return self.deps.signer.sign(cdn_url(s.cdn_base_url, self.work.cdn_key), int(now + s.url_lifetime))
 
-    def _failed(self, work: SegmentWork, attempt: int, reason: str, status: int | None = None) -> SegmentFailed:
-        return SegmentFailed(
-            job_id=work.job_id,
-            course_id=work.course_id,
-            segment_id=work.segment_id,
-            attempts=attempt,
-            reason=reason,
-            http_status=status,
+
+def segment_envelope(job_id: str, course_id: int, segment_id: int, event: Event, correlation: str | None) -> NewEvent:
+    """A segment ``event`` with its job item report (item = segment, group = course) and, for a step that
+    happens once per job, a deterministic id (:func:`~skillstream_media_downloader.domain.segment.event_id`)."""
+    outcome, size, reason = job_item(event)
+    report = JobReport(
+        job_id=job_id,
+        item_key=str(segment_id),
+        item_outcome=None if outcome is None else outcome.value,
+        item_group=str(course_id),
+        item_bytes=size,
+        reason=reason,
+    )
+    eid = event_id(job_id, segment_id, event) or new_event_id()
+    return NewEvent(event=event, event_id=eid, correlation_id=correlation, job=report)
+
+
+async def _attempt(segment: _Segment, agg: Aggregate[SegmentState], step: Step) -> Outcome:
+    """Run attempt ``step.attempt``: the checks before a download, then the download."""
+    work, deps, s = segment.work, segment.deps, segment.deps.settings
+    try:
+        target = deps.disk.target(work.target_path)
+    except MediaError as e:  # never written outside the storage root, whatever the message says
+        await segment.record(agg, Fail(attempt=step.attempt, reason=e.reason))
+        return ACK
+    evidence = skip_evidence(work.expected_size, work.expected_sha256, agg.state.recorded)
+    found = None if evidence is None else await deps.disk.verified(target, evidence[0], evidence[1])
+    if evidence is not None and found is not None:
+        deps.disk.discard_partial(target)  # e.g. the ETag sidecar of a download killed right after its rename
+        await segment.record(
+            agg, RecordSkipped(attempt=step.attempt, size=found[0], sha256=found[1], reason=evidence[2])
         )
+        return ACK
+    have = deps.disk.partial_bytes(target)
+    needed, free = max(0, (work.expected_size or 0) - have), deps.disk.free_bytes()
+    if free < needed + s.disk_margin_bytes:
+        log.warning("not enough free space: pausing downloads", free=free, needed=needed, target=str(target))
+        return nak(s.disk_recheck, pause=s.disk_recheck)
+    signed = segment.sign()
+    start = StartAttempt(
+        attempt=step.attempt,
+        after_starts=agg.state.starts,
+        url_expires_at=dt.datetime.fromtimestamp(signed.expires_at, dt.UTC),
+        worker=deps.worker,
+        resume_from=have,
+    )
+    started = await segment.record(agg, start)
+    if not started.events:
+        return ACK  # another worker took this attempt between our read and our append
+    return await _download(segment, started.aggregate, step.attempt, target, signed)
 
-    async def _append(self, work: SegmentWork, expected: int, event: Event, *, raise_conflict: bool = False) -> Any:
-        """Append ``event`` to the segment's subject with the job item headers, guarded by ``expected``.
 
-        A conflict means another worker moved the segment on; it is logged and dropped unless
-        ``raise_conflict``."""
-        outcome, size, reason = _item(event)
-        report = JobReport(
-            job_id=work.job_id,
-            item_key=str(work.segment_id),
-            item_outcome=None if outcome is None else outcome.value,
-            item_group=str(work.course_id),
-            item_bytes=size,
-            reason=reason,
+async def _download(
+    segment: _Segment, agg: Aggregate[SegmentState], attempt: int, target: Path, signed: SignedUrl
+) -> Outcome:
+    """Stream the file and record the outcome of attempt ``attempt``."""
+    work, deps, s = segment.work, segment.deps, segment.deps.settings
+    first = [signed]  # the URL StartAttempt recorded the expiry of; later ones are signed when needed
+
+    def sign() -> SignedUrl:
+        return first.pop() if first else segment.sign()
+
+    try:
+        result = await deps.fetcher.fetch(
+            sign, target, expected_size=work.expected_size, expected_sha256=work.expected_sha256
         )
-        new = NewEvent(event=event, correlation_id=work.correlation_id, job=report)
-        subject = MEDIA.aggregate_subject("segment", str(work.segment_id))
-        try:
-            return await self._store.append(
-                MEDIA, subject, str(work.segment_id), [new], expected_last_sequence=expected
-            )
-        except ConcurrencyError:
-            if raise_conflict:
-                raise
-            log.info(
-                "segment moved on meanwhile; event dropped", segment_id=work.segment_id, event=type(event).__name__
-            )
-            return None
+    except DiskFullError:
+        log.warning("disk full: pausing downloads", target=str(target), recheck=s.disk_recheck)
+        return nak(s.disk_recheck, pause=s.disk_recheck)
+    except SegmentBusyError:
+        return nak(s.ack_wait)
+    except FetchError as e:
+        await _after_failure(segment, agg, attempt, target, e)
+        return ACK
+    except MediaError as e:  # e.g. the key cannot sign: permanent for this segment
+        deps.disk.discard_partial(target)
+        await segment.record(agg, Fail(attempt=attempt, reason=e.reason))
+        return ACK
+    recorded = RecordDownloaded(
+        attempt=attempt, size=result.size, sha256=result.sha256, seconds=result.seconds, resumed=result.resumed_from > 0
+    )
+    await segment.record(agg, recorded)
+    return ACK
 
 
-def _item(event: Event) -> tuple[ItemOutcome | None, int | None, str | None]:
-    """The item headers of a segment event: outcome, bytes (on success), reason (on failure)."""
-    match event:
-        case SegmentDownloadStarted():
-            return ItemOutcome.PROCESSING, None, None
-        case SegmentDownloaded(size=size):
-            return ItemOutcome.SUCCEEDED, size, None
-        case SegmentSkipped():
-            return ItemOutcome.SKIPPED, None, None
-        case SegmentFailed(reason=reason):
-            return ItemOutcome.FAILED, None, reason
-    return None, None, None
+async def _after_failure(
+    segment: _Segment, agg: Aggregate[SegmentState], attempt: int, target: Path, e: FetchError
+) -> None:
+    """Record a failed attempt: a retry (published to wake a worker when due) or the segment's failure."""
+    deps = segment.deps
+    failed = RecordAttemptFailed(
+        attempt=attempt,
+        reason=e.reason,
+        permanent=classify(e) is Verdict.FAIL,
+        now=deps.now(),
+        draw=deps.rng.random(),
+        http_status=getattr(e, "status", None),
+        retry_after=getattr(e, "retry_after", None),
+        partial_bytes=e.partial_bytes,
+    )
+    decided = await segment.record(agg, failed)
+    for new in decided.events:
+        match new.event:
+            case SegmentRetryScheduled(retry_at=due):
+                await deps.queue.schedule(segment.work, due, attempt)
+            case SegmentFailed():
+                # a failed segment leaves nothing behind: a retry-failed job starts it over
+                deps.disk.discard_partial(target)
 
 
-__all__ = ["SegmentWorker"]
+__all__ = ["Fetcher", "RetryScheduler", "SegmentDeps", "SegmentDisk", "Signer", "download_segment", "segment_envelope"]

@@ -11,7 +11,7 @@ Tables (in the generation schema; readers query the views of the same names in `
 - ``segment_downloads`` — one row per (job, segment): its state and the latest attempt's details.
   ``bytes`` is the file's size once succeeded or skipped, else the ``.part`` size last reported.
 
-Exactness (issue #5; media_queries' counting rules): a segment's state follows its latest event —
+Exactness (media_queries' counting rules): a segment's state follows its latest event —
 ``SegmentQueued`` → queued (only for a (job, segment) not seen before), ``SegmentDownloadStarted`` →
 processing, ``SegmentRetryScheduled`` → retrying, ``SegmentDownloaded`` / ``SegmentSkipped`` /
 ``SegmentFailed`` → succeeded / skipped / failed — until it is terminal, which it never leaves. Course and bulk

@@ -1,8 +1,9 @@
 """Query handlers of the media downloader (``qry.media.*``, :mod:`skillstream_contracts.media_queries`).
 
-Status queries read the ``media_downloader`` read model (:mod:`~skillstream_media_downloader.projections.readmodel`); the
-library summary reads the catalogue adapter (cached for ``catalogue_cache`` seconds: a 100,000-segment library
-takes hundreds of requests); the queue status adds the work consumer's live JetStream counts. Downloads are not
+Status queries read the ``media_downloader`` read model (:mod:`.readmodel`); the library summary reads the
+catalogue adapter (cached for ``catalogue_cache`` seconds: a 100,000-segment library takes hundreds of
+requests) and, asked before a bulk download (``for_download``), refuses an empty library with
+``nothing_to_download``; the queue status adds the work consumer's live JetStream counts. Downloads are not
 commands here: a bulk download is a job (``media.bulk-download``) the orchestrator dispatches.
 """
 
@@ -30,8 +31,8 @@ from skillstream_contracts.media_queries import (
     LibrarySummary,
     QueueStatus,
 )
-from skillstream_media_downloader.adapters.catalogue import Catalogue
-from skillstream_media_downloader.adapters.workqueue import queue_counts
+from skillstream_media_downloader.adapters.workqueue import MediaWorkQueue
+from skillstream_media_downloader.domain.catalogue import Catalogue
 from skillstream_media_downloader.errors import MediaError
 from skillstream_media_downloader.projections import readmodel
 from skillstream_runtime.endpoints import Endpoint
@@ -120,7 +121,7 @@ def endpoints(library: Library) -> tuple[Endpoint, ...]:
     async def queue_status(ctx: ServiceContext, q: GetQueueStatus) -> QueueStatus:
         assert ctx.pool is not None
         courses, total_queued, total_failed = await readmodel.queued_courses(ctx.pool, q.limit)
-        live = await queue_counts(ctx.nc)
+        live = await MediaWorkQueue(ctx.nc).counts()
         return QueueStatus(**live, total_queued=total_queued, total_failed=total_failed, courses=courses)
 
     return (

@@ -9,7 +9,7 @@ Counts (media_queries' counting rules): a download's ``total`` is the larger of 
 is the rest of it, so segments planned but not yet queued count as queued and ``total`` is the sum of the
 states. Courses count the same way against ``BulkDownloadPlanned.courses``.
 
-Rates (issue #5; ``CourseStatus`` docstring): ``segments_per_second`` = terminal segments and
+Rates (``CourseStatus`` docstring): ``segments_per_second`` = terminal segments and
 ``bytes_per_second`` = ``bytes_written`` over the time from the first segment that left ``queued`` to the
 latest terminal one (None while that time is zero); ``eta_seconds`` = segments not terminal / segment rate,
 None until a rate is known, 0 once the course is completed or the bulk download has ended.
@@ -261,8 +261,8 @@ async def recorded_digest(
     db: Db, segment_id: int, target_path: str, *, schema: str = READ_SCHEMA
 ) -> tuple[int, str] | None:
     """``(size in bytes, sha256 lowercase hex)`` of the latest ``SegmentDownloaded`` of ``segment_id`` to
-    ``target_path`` (relative to the storage root), or None: the recorded digest of skip-existing (issue #5,
-    ``SkipReason.RECORDED_DIGEST``). Skips are not records: they only repeat earlier evidence."""
+    ``target_path`` (relative to the storage root), or None: the recorded digest of skip-existing
+    (``SkipReason.RECORDED_DIGEST``). Skips are not records: they only repeat earlier evidence."""
     row = await db.fetchrow(
         f'SELECT bytes, sha256 FROM "{schema}".segment_downloads'
         " WHERE segment_id = $1 AND target_path = $2 AND state = 'succeeded' ORDER BY sequence DESC LIMIT 1",

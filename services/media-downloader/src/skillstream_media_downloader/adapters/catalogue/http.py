@@ -1,5 +1,6 @@
 """The catalogue over HTTP (media spec §1): ``GET {base}/courses?page=N&per_page=M`` and
-``GET {base}/courses/{id}``, JSON decoded straight into the :mod:`models` Structs.
+``GET {base}/courses/{id}``, JSON decoded straight into the Structs of
+:mod:`~skillstream_media_downloader.domain.catalogue`.
 
 Transient failures — HTTP 5xx, 429 (waiting ``Retry-After`` up to ``retry_after_max``), connection errors and
 timeouts — are retried with ``stamina`` (exponential backoff with jitter); the last one becomes a

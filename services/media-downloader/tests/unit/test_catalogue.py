@@ -10,7 +10,8 @@ import msgspec
 import pytest
 import stamina
 
-from skillstream_media_downloader.adapters.catalogue import Catalogue, Course, HttpCatalogue
+from skillstream_media_downloader.adapters.catalogue import HttpCatalogue
+from skillstream_media_downloader.domain.catalogue import Catalogue, Course
 from skillstream_media_downloader.errors import CatalogueError
 
 BASE = "http://catalogue.test/catalogue/v1"

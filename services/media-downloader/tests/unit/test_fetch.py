@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from skillstream_media_downloader.adapters.fetch import fetch_segment, verify_existing
+from skillstream_media_downloader.adapters.disk import verify_existing
+from skillstream_media_downloader.adapters.fetch import classify, fetch_segment
 from skillstream_media_downloader.adapters.signing import SignedUrl
-from skillstream_media_downloader.domain.retry import Verdict, classify
+from skillstream_media_downloader.domain.retry import Verdict
 from skillstream_media_downloader.errors import (
     DiskFullError,
     HttpStatusError,

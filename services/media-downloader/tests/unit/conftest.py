@@ -1,8 +1,9 @@
-"""Fixtures of the download-core unit tests: an RSA key pair, a fake clock and a fake CloudFront CDN.
+"""Fixtures of the unit tests: an RSA key pair, a fake clock, a fake CloudFront CDN, and the handler harness.
 
 :class:`FakeCdn` is an ``httpx.MockTransport`` handler that speaks the media spec §2 protocol: it verifies the
 canned-policy signature with the public key and the expiry against its own clock, serves deterministic bytes
-with strong ETags, ``Range``/``If-Range`` and 416, and plays scripted faults per object key.
+with strong ETags, ``Range``/``If-Range`` and 416, and plays scripted faults per object key. ``harness`` wires
+the segment handler's dependencies to them (:mod:`.harness`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 import httpx
@@ -20,7 +23,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from skillstream_contracts.media import MEDIA_EVENTS
+from skillstream_contracts.streams import MEDIA
+from skillstream_media_downloader.adapters.fetch import CdnFetcher
 from skillstream_media_downloader.adapters.signing import CloudFrontSigner, SignedUrl
+from skillstream_media_downloader.handlers.download import SegmentDeps
+from skillstream_runtime.memorystore import InMemoryEventStore
+
+from .harness import Harness, RecordingQueue, TmpDisk, settings
 
 KEY_PAIR_ID = "K2JCJMDEHXQW5F"
 CDN_BASE = "http://cdn.test/cdn"
@@ -197,3 +207,23 @@ def make_sign(signer: CloudFrontSigner, clock: FakeClock) -> Callable[..., Calla
         return sign
 
     return make
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, cdn: FakeCdn, clock: FakeClock, signer: CloudFrontSigner) -> AsyncIterator[Harness]:
+    store = InMemoryEventStore({MEDIA.name: MEDIA_EVENTS})
+    disk = TmpDisk((tmp_path / "media").resolve())
+    queue = RecordingQueue()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(cdn.handler)) as client:
+        deps = SegmentDeps(
+            store=store,
+            signer=signer,
+            fetcher=CdnFetcher(client=client, chunk_bytes=16384, url_min_remaining=60, clock=clock),
+            disk=disk,
+            queue=queue,
+            settings=settings(disk.root, CDN_BASE),
+            worker="test-1",
+            clock=clock,
+            rng=random.Random(5),
+        )
+        yield Harness(store=store, cdn=cdn, clock=clock, disk=disk, queue=queue, deps=deps)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skillstream_media_downloader.domain.retry import RetryPolicy, Verdict, classify, parse_retry_after
+from skillstream_media_downloader.adapters.fetch import classify
+from skillstream_media_downloader.domain.retry import RetryPolicy, Verdict, parse_retry_after
 from skillstream_media_downloader.errors import (
     CatalogueError,
     DiskFullError,

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from skillstream_media_downloader.adapters.disk import resolve_inside
 from skillstream_media_downloader.domain.paths import (
     MAX_COMPONENT_BYTES,
     cdn_key,
     cdn_url,
     course_directory,
-    resolve_inside,
     sanitize_component,
     segment_filename,
 )
