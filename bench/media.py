@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 
 from skillstream_contracts.media_queries import KIND_BULK_DOWNLOAD
-from skillstream_media_downloader.paths import cdn_url
-from skillstream_media_downloader.signing import CloudFrontSigner
-from skillstream_runtime.embedded import start_nats, start_postgres
+from skillstream_devstack.embedded import start_nats, start_postgres
+from skillstream_media_downloader.adapters.signing import CloudFrontSigner
+from skillstream_media_downloader.domain.paths import cdn_url
 from skillstream_testing.jobstack import job_ended
 from skillstream_testing.mediastack import KEY_PAIR_ID, MediaStack, media_stack
 

@@ -467,7 +467,7 @@ async def bench_sse_fanout(
     clients: int = 1000, window: float = 15.0, baseline_window: float = 10.0, procs: int = 2
 ) -> FanoutResult:
     """The SSE fan-out benchmark on its own servers (see the module docstring); cleans up on any exit."""
-    from skillstream_runtime.embedded import start_nats, start_postgres
+    from skillstream_devstack.embedded import start_nats, start_postgres
     from skillstream_testing.jobstack import job_stack
 
     _raise_nofile()  # inherited by the gateway and the client processes

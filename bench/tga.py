@@ -28,7 +28,7 @@ from skillstream_contracts.tga_queries import (
     KIND_DOWNLOAD_UNITS,
     KIND_REFRESH_CATALOGUE,
 )
-from skillstream_runtime.embedded import start_nats, start_postgres
+from skillstream_devstack.embedded import start_nats, start_postgres
 from skillstream_runtime.realdata import real_data
 from skillstream_testing.jobstack import job_ended
 from skillstream_testing.tgastack import tga_stack

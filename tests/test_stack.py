@@ -21,15 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from skillstream_runtime.embedded import free_port
-from skillstream_runtime.sandboxes import discover_sandboxes
-from skillstream_runtime.stack import discover_services
+from skillstream_devstack.discovery import discover_sandboxes, discover_services
+from skillstream_devstack.embedded import free_port
 
 SCRIPT = """
 import sys
 from pathlib import Path
 from skillstream_runtime.settings import Settings
-from skillstream_runtime.stack import run_stack
+from skillstream_devstack.stack import run_stack
 data_dir, nats_port, http_base_port, once = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 raise SystemExit(run_stack(Settings(data_dir=Path(data_dir)), nats_port=nats_port,
                            http_base_port=http_base_port, stop_after_healthy=once))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from skillstream_contracts.jobs import JOB_EVENTS, JobQueued, JobStarted
 from skillstream_contracts.streams import JOBS, aggregate_subject
+from skillstream_devstack.process import spawn
 from skillstream_runtime.deadletters import list_dead_letters, retry_dead_letters
 from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
 from skillstream_runtime.generations import ProjectionWorker, active_generation, checkpoints, rebuild
@@ -85,7 +85,7 @@ async def test_killed_mid_batch_and_restarted_equals_uninterrupted(
     await run_until_caught_up(LedgerProjection("ledger_ref"), nc, pg_pool)
 
     # Victim: a separate process applying slow batches, SIGKILLed while a batch is open.
-    proc = subprocess.Popen(
+    proc = spawn(
         [
             sys.executable,
             "-m",

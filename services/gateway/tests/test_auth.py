@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from skillstream_gateway.auth import CSRF_HEADER, SESSION_COOKIE, Authenticator, DevRole, Principal, auth_router
 from skillstream_gateway.problems import BodySizeLimitMiddleware, install_problem_handlers
 from skillstream_gateway.settings import GatewaySettings
-from skillstream_runtime.tokens import ROLE_PERMISSIONS, mint_token
+from skillstream_gateway.tokens import ROLE_PERMISSIONS, mint_token
 
 SECRET = "gateway-test-secret-" + "s" * 40
 PROBLEM = "application/problem+json"

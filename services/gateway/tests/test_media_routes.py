@@ -40,8 +40,8 @@ from skillstream_contracts.media_queries import (
 )
 from skillstream_gateway.app import create_app
 from skillstream_gateway.settings import GatewaySettings
+from skillstream_gateway.tokens import ROLE_PERMISSIONS, mint_token
 from skillstream_runtime.endpoints import error_headers
-from skillstream_runtime.tokens import ROLE_PERMISSIONS, mint_token
 
 SECRET = secrets.token_urlsafe(48)
 PROBLEM = "application/problem+json"

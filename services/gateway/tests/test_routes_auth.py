@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from skillstream_gateway.app import create_app
 from skillstream_gateway.settings import GatewaySettings
-from skillstream_runtime.tokens import ROLE_PERMISSIONS, mint_token
+from skillstream_gateway.tokens import ROLE_PERMISSIONS, mint_token
 
 SECRET = secrets.token_urlsafe(48)
 

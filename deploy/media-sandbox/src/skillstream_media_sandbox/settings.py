@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDIA_SANDBOX_", extra="ignore", validate_by_name=True)
 
     host: str = "127.0.0.1"
-    # HTTP_PORT: what ``skillstream up`` sets for every child it runs (skillstream_runtime.stack).
+    # HTTP_PORT: what ``skillstream up`` sets for every child it runs (skillstream_devstack.stack).
     port: int = Field(
         default=DEFAULT_PORT,
         ge=0,

@@ -5,8 +5,11 @@ service's ``migrations/NNNN_*.sql``) → ``nats.micro`` endpoints (queue group =
 share the load) → projection workers → HTTP ``/healthz`` (alive), ``/readyz`` (NATS connected, PostgreSQL
 answers, workers running) and ``/metrics`` (Prometheus), plus the service's own ASGI app if it has one.
 
-Shutdown on SIGTERM/SIGINT: stop taking requests, let projection batches in hand finish (up to
-``SHUTDOWN_GRACE`` seconds), drain NATS, close the pool.
+Shutdown on SIGTERM/SIGINT: stop taking requests, cancel background work, let projection batches in hand
+finish, drain NATS (or close it when the server is gone), close the pool. Every step is bounded by what is
+left of ``SHUTDOWN_GRACE`` seconds, counted from the signal; the process exits within that grace even when
+NATS or PostgreSQL is unreachable, a task ignores cancellation or the event loop is busy (a watchdog thread
+ends it with exit status 1 when the grace runs out, or at once on a second signal).
 """
 
 from __future__ import annotations
@@ -14,9 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
+import select
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+import threading
+import time
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -45,6 +53,9 @@ from skillstream_runtime.projections import Projection
 from skillstream_runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+_EXIT_RESERVE = 1.0  # seconds of SHUTDOWN_GRACE (at most a fifth of it) kept for the interpreter's own exit
+_FORCED_EXIT = 1  # exit status when the graceful stop overran SHUTDOWN_GRACE or a second signal came
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,23 +156,88 @@ async def start_service(definition: ServiceDefinition, settings: Settings) -> Se
     return ctx
 
 
-async def stop_service(ctx: ServiceContext) -> None:
-    """Graceful stop: background coroutines are cancelled (reactors and job workers are redelivery-safe:
-    what they had in hand goes to another replica), projection workers finish their batch (bounded by
-    ``shutdown_grace``), then NATS drains."""
+async def stop_service(ctx: ServiceContext, *, deadline: float | None = None) -> None:
+    """Graceful stop, finished by ``deadline`` (``time.monotonic()`` seconds; default ``shutdown_grace``
+    from now) whatever the connections' state.
+
+    Background coroutines are cancelled (reactors and job workers are redelivery-safe: what they had in hand
+    goes to another replica), projection workers finish their batch, NATS drains (or is closed when it is
+    not connected: a drain needs the server), the pool closes. A step that overruns is cancelled and left
+    behind, never awaited again, so a task that ignores cancellation cannot hold the stop up.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + ctx.settings.shutdown_grace
     for w in ctx.workers:
         w.stop()
     for t in ctx.background:
         t.cancel()
-    await asyncio.gather(*ctx.background, return_exceptions=True)
-    if ctx.tasks:
-        _, pending = await asyncio.wait(ctx.tasks, timeout=ctx.settings.shutdown_grace)
-        for t in pending:
+    await _settle(ctx.background, deadline, "background tasks")
+    if not await _settle(ctx.tasks, deadline, "projection workers"):
+        for t in ctx.tasks:
             t.cancel()
-    with contextlib.suppress(Exception):
-        await ctx.nc.drain()
-    if ctx.pool is not None:
-        await ctx.pool.close()
+    if ctx.nc.is_connected:
+        await _settle([asyncio.ensure_future(ctx.nc.drain())], deadline, "nats drain")
+    if not ctx.nc.is_closed:  # not connected, or the drain overran: close ends reconnecting and pending work
+        await _settle([asyncio.ensure_future(ctx.nc.close())], max(deadline, time.monotonic() + 0.2), "nats close")
+    if ctx.pool is not None and not await _settle([asyncio.ensure_future(ctx.pool.close())], deadline, "pool"):
+        ctx.pool.terminate()
+
+
+async def _settle(tasks: Collection[asyncio.Future[Any]], deadline: float, what: str) -> bool:
+    """Wait until every one of ``tasks`` is done or ``deadline`` passes; True when all are done. Overrunning
+    ones are cancelled without waiting for them; errors of finished ones are logged, not raised."""
+    if not tasks:
+        return True
+    done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+    for t in done:
+        if not t.cancelled() and t.exception() is not None:
+            log.warning("shutdown step failed", step=what, error=repr(t.exception()))
+    for t in pending:
+        t.cancel()
+    if pending:
+        log.warning("shutdown step overran its time and was cancelled", step=what, pending=len(pending))
+    return not pending
+
+
+class _StopSignals:
+    """SIGTERM/SIGINT → :attr:`stop` set in the event loop, and a deadline that holds even when the loop is busy.
+
+    The Python-level handler only writes a byte to a pipe (no lock, whatever the main thread was doing). A
+    daemon thread waits for that byte, notes the time (:attr:`signalled_at`), wakes the loop, and ends the
+    process with :data:`_FORCED_EXIT` if it still runs ``grace`` seconds later, or at once on a second signal.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, grace: float, service: str, log_format: str) -> None:
+        self.stop = asyncio.Event()
+        self.signalled_at: float | None = None
+        self._loop, self._grace, self._service, self._json = loop, grace, service, log_format == "json"
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        threading.Thread(target=self._watch, name="shutdown-deadline", daemon=True).start()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        with contextlib.suppress(OSError):  # pipe full: a byte is already waiting, which says the same
+            os.write(self._write, b"s")
+
+    def _watch(self) -> None:
+        os.read(self._read, 1)
+        self.signalled_at = time.monotonic()
+        with contextlib.suppress(RuntimeError):  # loop already closed: the process is on its way out
+            self._loop.call_soon_threadsafe(self.stop.set)
+        second, _, _ = select.select([self._read], [], [], self._grace)
+        reason = "a second signal" if second else f"SHUTDOWN_GRACE ({self._grace:g}s) ran out"
+        # straight to the file descriptor: the logger's lock may be held by the thread that is stuck
+        line = {"event": "service stopping now", "reason": reason, "level": "error", "service": self._service}
+        text = (
+            json.dumps(line) if self._json else f"[error    ] service stopping now: {reason}  service={self._service}"
+        )
+        with contextlib.suppress(OSError):
+            os.write(sys.stderr.fileno(), text.encode() + b"\n")
+        os._exit(_FORCED_EXIT)
 
 
 def health_app(ctx: ServiceContext) -> Starlette:
@@ -213,10 +289,8 @@ async def serve(definition: ServiceDefinition, settings: Settings) -> None:
             timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),  # backstop for open connections
         )
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signals = _StopSignals(asyncio.get_running_loop(), settings.shutdown_grace, definition.name, settings.log_format)
+    signals.install()
     http = asyncio.create_task(server.serve())
     log.info(
         "service started",
@@ -224,12 +298,14 @@ async def serve(definition: ServiceDefinition, settings: Settings) -> None:
         endpoints=[e.subject for e in definition.endpoints],
         projections=[p.name for p in definition.projections],
     )
-    await stop.wait()
+    await signals.stop.wait()
     log.info("service stopping")
+    grace = settings.shutdown_grace
+    deadline = (signals.signalled_at or time.monotonic()) + grace - min(_EXIT_RESERVE, grace / 5)
     ctx.stopping.set()
     server.should_exit = True
-    await stop_service(ctx)
-    await http
+    await stop_service(ctx, deadline=deadline)
+    await _settle([http], deadline, "http")
     log.info("service stopped")
 
 

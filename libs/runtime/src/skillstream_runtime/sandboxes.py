@@ -1,17 +1,20 @@
-"""Sandbox upstreams the local stack runs beside the services (DESIGN.md: "the sandbox upstreams in deploy/").
+"""How a sandbox upstream declares itself to the local stack (DESIGN.md: "the sandbox upstreams in deploy/").
 
 A sandbox package declares itself in the ``skillstream.sandboxes`` entry point group with a function returning
 a :class:`SandboxDefinition`: the module ``skillstream up`` runs (``python -m <module>``, ``HTTP_PORT`` set, a
 ``/healthz`` route expected) and the environment that points the services at it. A sandbox is skipped when
 the operator's environment already points the services elsewhere (``skip_if_set``), e.g. ``TGA_ENVIRONMENT``
 = production.
+
+Only the declaration lives here, beside :class:`~skillstream_runtime.host.ServiceDefinition`, so a sandbox
+package needs nothing but the runtime; finding and running sandboxes is the developer stack's job
+(``skillstream_devstack.discovery``, ``skillstream_devstack.stack``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,10 +32,4 @@ class SandboxDefinition:
         return not any(environ.get(name) for name in self.skip_if_set)
 
 
-def discover_sandboxes() -> list[SandboxDefinition]:
-    """Every installed sandbox, sorted by name."""
-    found = [ep.load()() for ep in entry_points(group="skillstream.sandboxes")]
-    return sorted(found, key=lambda d: d.name)
-
-
-__all__ = ["SandboxDefinition", "discover_sandboxes"]
+__all__ = ["SandboxDefinition"]

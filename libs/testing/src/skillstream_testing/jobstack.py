@@ -21,9 +21,9 @@ import nats
 from nats.aio.client import Client
 
 from skillstream_contracts.registries import REGISTRIES
+from skillstream_gateway.tokens import mint_token
 from skillstream_runtime.eventstore import EventStore, ensure_stream
 from skillstream_runtime.jobs import JobWorker, JobWorkerSettings, get_kind
-from skillstream_runtime.tokens import mint_token
 from skillstream_testing import jobkit
 from skillstream_testing.services import ServiceProcess
 

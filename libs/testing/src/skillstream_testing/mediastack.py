@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from skillstream_contracts.registries import REGISTRIES
 from skillstream_contracts.streams import MEDIA
+from skillstream_gateway.tokens import mint_token
 from skillstream_runtime.eventstore import EventStore, RecordedEvent
-from skillstream_runtime.tokens import mint_token
 from skillstream_testing.services import ServiceProcess
 
 KEY_PAIR_ID = "K2JCJMDEHXQW5F"

@@ -10,6 +10,9 @@ Fixtures:
   the embedded ``pgserver`` wheel otherwise. ``SKILLSTREAM_TEST_DATABASE_URL`` overrides both.
 - ``database_url`` (function scope): a fresh, empty database on it, dropped afterwards.
 - ``pg_pool``: an asyncpg pool on that database.
+
+The embedded servers are children of the pytest process and die with it, also when it is killed
+(:mod:`skillstream_devstack.process`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import nats
 import pytest
 import pytest_asyncio
 
-from skillstream_runtime.embedded import EmbeddedNats, start_nats, start_postgres
+from skillstream_devstack.embedded import EmbeddedNats, start_nats, start_postgres
 
 
 class _PgHandle:

@@ -1,7 +1,8 @@
 """Run Skillstream services as real processes in tests: start, wait until ready, SIGTERM, SIGKILL, restart.
 
 A crash test needs the service in its own process (killing a task in the test's event loop proves
-nothing about durable consumers and checkpoints), so end-to-end tests use :class:`ServiceProcess`.
+nothing about durable consumers and checkpoints), so end-to-end tests use :class:`ServiceProcess`. The process
+dies with the test run, however that ends (:mod:`skillstream_devstack.process`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from skillstream_runtime.embedded import free_port
+from skillstream_devstack.embedded import free_port
+from skillstream_devstack.process import spawn
 
 
 class ServiceProcess:
@@ -56,10 +58,8 @@ class ServiceProcess:
         Raises:
             RuntimeError: it exited or was not ready within ``ready_timeout`` seconds (with its output).
         """
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module], stdout=out, stderr=subprocess.STDOUT, env=self.env
-            )
+        with self.log_path.open("ab") as out:  # SIGTERM should the test process die without stopping it
+            self.proc = spawn([sys.executable, "-m", self.module], stdout=out, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

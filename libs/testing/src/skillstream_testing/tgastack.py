@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from skillstream_runtime.tokens import mint_token
+from skillstream_gateway.tokens import mint_token
 from skillstream_testing.jobstack import job_ended, poll_job
 from skillstream_testing.services import ServiceProcess
 

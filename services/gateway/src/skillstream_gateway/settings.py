@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import Field, SecretStr, field_validator
 
+from skillstream_gateway.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, dev_secret
 from skillstream_runtime.settings import Settings
-from skillstream_runtime.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, dev_secret
 
 MIN_SECRET_BYTES = 32
 """Shortest accepted ``JWT_SECRET`` (RFC 7518 §3.2: an HS256 key is at least as long as the hash)."""

@@ -52,7 +52,7 @@ def parse(
 
 
 def _job(kind: str, parameters: dict[str, Any]) -> None:
-    from skillstream_runtime.cli import connect, console
+    from skillstream_runtime.cliclient import connect, console
     from skillstream_runtime.jobclient import run_job
 
     async def go() -> int:

@@ -1,6 +1,9 @@
 """The demo ``make demo`` runs once the local stack is healthy: every ``skillstream.demo`` entry point, in name
 order (e.g. ``10-tga`` before ``20-media``), each an ``async (nc, console) -> None`` that starts real jobs
 through the orchestrator and prints their summary. A failing step is reported and the next one still runs.
+
+The steps live in the service packages and use only the runtime (``skillstream_runtime.jobclient`` starts a
+job and follows its progress), so a service never imports this package; :data:`DemoStep` is their shape.
 """
 
 from __future__ import annotations

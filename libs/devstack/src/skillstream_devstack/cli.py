@@ -4,24 +4,21 @@ Commands: ``up`` (start the stack), ``streams`` (event streams and their state),
 generation, checkpoints, lag), ``replay`` (blue/green rebuild), ``dlq list|retry|discard`` (dead letters),
 ``token`` (mint a JWT for the gateway).
 Connections: ``NATS_URL`` / ``DATABASE_URL`` from the environment, else the embedded stack that
-``skillstream up`` recorded in ``<DATA_DIR>/stack.json``.
+``skillstream up`` recorded in ``<DATA_DIR>/stack.json`` (:mod:`skillstream_runtime.cliclient`, which
+commands of service packages use too). Installed services add sub-commands through the ``skillstream.cli``
+entry point group (e.g. ``skillstream tga``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
-import json
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from importlib.metadata import entry_points
 from typing import Annotated, Any, TypeVar
 
-import asyncpg
-import nats
 import nats.js.errors
 import typer
-from nats.aio.client import Client
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import (
@@ -35,11 +32,8 @@ from rich.progress import (
 from rich.table import Table
 
 from skillstream_contracts.streams import ALL_STREAMS
-from skillstream_runtime import deadletters, discovery, generations
-from skillstream_runtime.eventstore import ensure_stream
-from skillstream_runtime.migrations import migrate_runtime
-from skillstream_runtime.settings import Settings
-from skillstream_runtime.tokens import (
+from skillstream_devstack import discovery
+from skillstream_gateway.tokens import (
     DEFAULT_AUDIENCE,
     DEFAULT_ISSUER,
     ROLE_PERMISSIONS,
@@ -47,50 +41,19 @@ from skillstream_runtime.tokens import (
     mint_token,
     parse_ttl,
 )
+from skillstream_runtime import deadletters, generations
+from skillstream_runtime.cliclient import connect, console
+from skillstream_runtime.eventstore import ensure_stream
+from skillstream_runtime.settings import Settings
 
 app = typer.Typer(help="Skillstream operator commands.", no_args_is_help=True, pretty_exceptions_show_locals=False)
 dlq_app = typer.Typer(help="Dead-lettered events of projections.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
-console = Console()
 T = TypeVar("T")
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
-
-
-def _urls(settings: Settings) -> tuple[str, str]:
-    nats_url, dsn = (
-        settings.nats_url,
-        settings.database_url.get_secret_value() if settings.database_url else None,
-    )
-    state = settings.data_dir / "stack.json"
-    if (not nats_url or not dsn) and state.exists():
-        recorded = json.loads(state.read_text())
-        nats_url = nats_url or recorded.get("nats_url")
-        dsn = dsn or recorded.get("database_url")
-    if not nats_url or not dsn:
-        console.print("[red]No NATS_URL/DATABASE_URL and no running stack: start one with `skillstream up`.[/]")
-        raise typer.Exit(2)
-    return nats_url, dsn
-
-
-@contextlib.asynccontextmanager
-async def connect(settings: Settings, *, database: bool = True) -> AsyncIterator[tuple[Client, asyncpg.Pool | None]]:
-    """NATS (and a PostgreSQL pool unless ``database`` is False) of the configured or recorded stack; for
-    plugin commands too."""
-    nats_url, dsn = _urls(settings)
-    nc = await nats.connect(nats_url, name="skillstream-cli")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4) if database else None
-    try:
-        if pool is not None:
-            async with pool.acquire() as conn:
-                await migrate_runtime(conn)
-        yield nc, pool
-    finally:
-        if pool is not None:
-            await pool.close()
-        await nc.drain()
 
 
 @app.command()
@@ -103,8 +66,8 @@ def up(
 ) -> None:
     """Start the stack: embedded NATS and PostgreSQL (unless NATS_URL / DATABASE_URL are set) and every
     service, supervised, until Ctrl-C."""
+    from skillstream_devstack.stack import run_stack
     from skillstream_runtime.errors import SkillstreamRuntimeError
-    from skillstream_runtime.stack import run_stack
 
     try:
         code = run_stack(
@@ -362,4 +325,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "connect", "console", "main"]
+__all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Skillstream developer stack: ``skillstream up``, embedded servers, the demo runner, the operator CLI."""
