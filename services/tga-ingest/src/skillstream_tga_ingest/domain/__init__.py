@@ -9,7 +9,7 @@
 - :mod:`.sync` — catalogue pages and the incremental sync's rules (window, what to re-download, deletions);
 - :mod:`.vocabulary` — TGA's names (XSD ``TrainingComponentTypes``, ``UsageRecommendationState``) as ours.
 
-The domain reads TGA's replies as the client's plain value types (:mod:`~skillstream_tga_ingest.adapters.
-client.models`, XSD types) and the parser's results (:mod:`skillstream_tga_ingest.parser`, itself pure); it
-never calls either.
+The domain reads TGA's replies as the client's plain value types (``adapters/client/models.py``, the XSD
+types, and the release rules of ``adapters/client/files.py``) and the parser's results (``parser/``, itself
+pure); it never calls the client, the raw store or the event store.
 """

@@ -99,6 +99,7 @@ class ItemRun:
 
     async def run_item(self, item: Item) -> None:
         """Start ``item``, fetch it and record its outcome, unless this job already ended it."""
+        assert self.fetch is not None, "run_items needs a fetch"
         job_id = self.job.job_id
         component = await load_component(self.store, item.ctype, item.code)
         done = ended_in(component.state, job_id, item.key)
@@ -117,7 +118,7 @@ class ItemRun:
         self._account(item, ended_in(decided.aggregate.state, job_id, item.key) or download.event)
 
     async def _fetch(self, item: Item, state: ComponentState) -> Download:
-        assert self.fetch is not None, "run_items needs a fetch"
+        assert self.fetch is not None
         try:
             return await self.fetch(item, state)
         except Exception as e:  # noqa: BLE001 - a bug or an unexpected reply loses this item, never the job's others
