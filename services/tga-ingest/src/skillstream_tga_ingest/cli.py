@@ -36,7 +36,7 @@ def parse(
     files: Annotated[list[Path], typer.Argument(help="AuthorIT XML files (units or qualifications)")],
     indent: Annotated[int | None, typer.Option(help="indent the JSON (default: one line per file)")] = None,
 ) -> None:
-    """Parse each file and print it as JSON, one document per file (the issue #4 operator format)."""
+    """Parse each file and print it as JSON, one document per file, keys in a fixed order."""
     failed = False
     for path in files:
         try:
