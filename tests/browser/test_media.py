@@ -1,4 +1,4 @@
-"""Browser acceptance test of the dashboard's media library (issue #5): headless Debian Chromium (Playwright)
+"""Browser acceptance test of the dashboard's media library: headless Debian Chromium (Playwright)
 against the live media stack (the media sandbox's catalogue API and signed-URL CDN, orchestrator,
 media-downloader and gateway as real processes, NATS JetStream, PostgreSQL).
 

@@ -1,5 +1,5 @@
 """Skillstream media sandbox: a TrueFire-like course catalogue API and a CloudFront-like signed-URL CDN
-with switchable faults (README.md; media-spec, issue #5).
+with switchable faults (README.md; media-spec).
 
 - :func:`create_app` — the Starlette app; :class:`SandboxServer` — it on a free port in a thread (tests);
 - :class:`Settings` / :class:`CatalogueShape` / :class:`Faults` — configuration, catalogue shape, faults;

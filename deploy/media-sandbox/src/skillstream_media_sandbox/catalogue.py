@@ -1,4 +1,4 @@
-"""The generated course catalogue: courses → channels → segments → files (media-spec §1, issue #5).
+"""The generated course catalogue: courses → channels → segments → files (media-spec §1).
 
 Only the course list (id, title, segment count, folder) is built up front: a few hundred small rows even
 for 100,000 segments. A course's channels and segments (its *layout*) are generated when first asked for,

@@ -12,7 +12,7 @@ One subject per segment gives per-segment optimistic concurrency, so no segment 
 completion. Every segment ends in exactly one terminal event: ``SegmentDownloaded``, ``SegmentSkipped`` or
 ``SegmentFailed``; segment events carry the job/item headers (item key = segment id, item group = course id).
 
-Sources: issue #5 (events, skip, retry, resume rules), seed 001 (TrueFire data model: courses → channels →
+Sources: REFERENCE-OPERATIONS.md §1 (skip, retry, resume rules), seed 001 (TrueFire data model: courses → channels →
 segments; ``<path>_{low|med|hi}.mp4``; retry schedule 30/60/120/300/600 s) and
 ``REFERENCE-OPERATIONS.md`` §2.6 (defects of the original that these contracts rule out: skip means a
 verified file, never "a file over 1 KB"; a failure is counted once). Ids are TrueFire's integer ids.
@@ -38,7 +38,7 @@ class VideoQuality(enum.StrEnum):
 
 
 class SkipReason(enum.StrEnum):
-    """What proved the file already complete (issue #5: size and SHA-256, or a recorded digest)."""
+    """What proved the file already complete (size and SHA-256, or a recorded digest)."""
 
     VERIFIED_ON_DISK = "verified_on_disk"  # size and SHA-256 of the file on disk match the catalogue
     RECORDED_DIGEST = "recorded_digest"  # an earlier SegmentDownloaded recorded this size and digest

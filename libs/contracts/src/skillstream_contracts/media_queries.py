@@ -6,13 +6,13 @@ counts of :data:`QUEUE_STATUS` (the download work consumer's JetStream state). A
 the orchestrator (``REQUEST_JOB`` with :data:`KIND_BULK_DOWNLOAD`); its live progress (overall and per course
 as job groups keyed by course id) is the job's progress stream.
 
-Counting rules (issue #5, REFERENCE-OPERATIONS.md §2.6): every segment of a bulk download is in exactly one
+Counting rules (REFERENCE-OPERATIONS.md §2.6): every segment of a bulk download is in exactly one
 state at a time — ``queued`` → ``processing`` (an attempt is running) ⇄ ``retrying`` (waiting for its next
 attempt) → one terminal state ``succeeded`` | ``failed`` | ``skipped``, which it never leaves. Counts are
 folded from stream events in one transaction with the projection's checkpoint, so redelivery never counts
 twice and nothing expires.
 
-Sources: issue #5 and seed 001 (the four ``/truefire-courses/*`` routes, their fields: courses processed and
+Sources: seed 001 (the four ``/truefire-courses/*`` routes, their fields: courses processed and
 completed, success/failed/skipped per course, queued and failed jobs per course).
 """
 

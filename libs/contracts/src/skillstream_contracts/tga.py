@@ -14,7 +14,7 @@ Subjects (one per aggregate instance, see :mod:`skillstream_contracts.streams`):
 
 The aggregate token is the :class:`ComponentType` value.
 
-Sources: issue #4 and seed 000 (what is downloaded and parsed), ``TGA-FORMAT.md`` §1.3 (the fields of the
+Sources: seed 000 (what is downloaded and parsed), ``TGA-FORMAT.md`` §1.3 (the fields of the
 TGA ``TrainingComponentService`` XSD) and §2 (the AuthorIT unit and qualification XML). Codes are TGA
 national codes as TGA writes them; release numbers are strings (XSD ``Release/ReleaseNumber`` is
 ``xs:string``). Parsed text is whitespace-collapsed, one string per paragraph or bullet, in document
@@ -66,7 +66,7 @@ class DeleteOperation(enum.StrEnum):
 
 
 class ParseFailure(enum.StrEnum):
-    """Why a file was refused (issue #4, "Bad XML … is refused safely with a clear reason")."""
+    """Why a file was refused (bad XML is refused safely, with a clear reason)."""
 
     MALFORMED = "malformed"  # not well-formed XML, including a truncated file
     UNSAFE = "unsafe"  # DTD, entity declaration or external reference (billion laughs, XXE)
@@ -241,7 +241,7 @@ class UnitDownloaded(Event, UnitContent, frozen=True, kw_only=True, tag="tga.Uni
 
 
 class UnitParseFailed(Event, frozen=True, kw_only=True, tag="tga.UnitParseFailed"):
-    """A downloaded file was refused by the parser; never a crashed job (issue #4).
+    """A downloaded file was refused by the parser; never a crashed job.
 
     Also used for a qualification or skill set file (``component_type``). ``source`` is None when the
     bytes could not be kept (e.g. over the size limit); otherwise a later ``reparse`` can retry them.

@@ -4,7 +4,7 @@ Queries (``qry.tga.<name>``) read the service's PostgreSQL read models (``tga_in
 may lag the ``TGA`` stream by a moment. Downloads are jobs run by the orchestrator (``REQUEST_JOB`` with one of
 the ``KIND_*`` kinds below); the gateway's download-status routes are the job's progress.
 
-Sources: issue #4 and seed 000 (routes, "whether it's already downloaded", comprehensive unit view),
+Sources: seed 000 (routes, "whether it's already downloaded", comprehensive unit view),
 TGA-FORMAT.md §1.3 (TGA's component types and usage recommendation states).
 """
 
@@ -39,8 +39,8 @@ CATALOGUE_STATS: Final = query_subject("tga", "catalogue_stats")
 
 KIND_DOWNLOAD_PACKAGES: Final = "tga.download-packages"
 """Parameters ``{"codes": [training package codes], "include_components": true}``: each package's details, then
-its qualifications, skill sets and units (issue #4: "a package job downloads the package's qualifications and
-units")."""
+its qualifications, skill sets and units (a package download also downloads the package's qualifications and
+units)."""
 KIND_DOWNLOAD_QUALIFICATIONS: Final = "tga.download-qualifications"
 """Parameters ``{"codes": [qualification codes]}``."""
 KIND_DOWNLOAD_UNITS: Final = "tga.download-units"

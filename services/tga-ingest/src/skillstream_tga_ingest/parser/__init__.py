@@ -1,6 +1,6 @@
 """The AuthorIT XML parser: TGA unit of competency and qualification release files → parsed components.
 
-Sources: issue #4 and TGA-FORMAT.md §2. Layers, each its own module::
+Sources: seed 000 and TGA-FORMAT.md §2. Layers, each its own module::
 
     safexml         bytes → lxml root (size limit, BOM, DOCTYPE/entities refused, no network)
     authorit        root → real Books, variables, topics in ContentsNodes order, paragraphs/tables

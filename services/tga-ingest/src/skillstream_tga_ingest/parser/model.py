@@ -1,7 +1,7 @@
 """What the AuthorIT parser produces: a parsed unit of competency or qualification, and its error.
 
 Sources: TGA-FORMAT.md §2 (the AuthorIT Book/Topic layout of both unit formats and of qualifications) and
-issue #4 (the fields). Text is whitespace-collapsed, one string per paragraph or bullet, in Book
+seed 000 (the fields). Text is whitespace-collapsed, one string per paragraph or bullet, in Book
 ``ContentsNodes`` order, de-duplicated; numbers are as the document writes them without a trailing dot.
 """
 

@@ -1,6 +1,6 @@
 """Safe XML loading for TGA release files: size limit, BOM, no DTDs, no entities, no network.
 
-Source: issue #4 ("Bad XML … is refused safely with a clear reason") and DESIGN.md §Security ("XML is parsed with
+Rule: bad XML is refused safely with a clear reason and loses nothing else; DESIGN.md §Security ("XML is parsed with
 entity resolution and network access off"). TGA-FORMAT.md §1.5 notes live downloads may start with a UTF-8 BOM.
 
 An AuthorIT file never needs a DOCTYPE, so a document type (or any ``<!…``) declaration in the prolog — the only
