@@ -1,7 +1,7 @@
 """The operator's view of a parsed component: the JSON printed by ``skillstream tga parse FILE…``.
 
-Source: seed 000. Keys come in a fixed order, the ones an operator reads first (code, title, release); numbers are as the document
-writes them without a trailing dot (``"1"``, ``"1.1"``); texts are whitespace-collapsed.
+Source: seed 000. Keys come in a fixed order, the ones an operator reads first (code, title, release);
+numbers are as the document writes them without a trailing dot (``"1"``, ``"1.1"``); texts are whitespace-collapsed.
 """
 
 from __future__ import annotations
