@@ -35,10 +35,10 @@ from skillstream_tga_ingest.parser.authorit import (
     Book,
     Document,
     Paragraph,
-    flatten,
     load_document,
 )
 from skillstream_tga_ingest.parser.model import ParsedQualification, ParseError
+from skillstream_tga_ingest.parser.reading import flatten
 from skillstream_tga_ingest.parser.units import UNIT_CODE, release_of, usage_of
 
 _DESCRIPTION = ("qualificationdescription",)

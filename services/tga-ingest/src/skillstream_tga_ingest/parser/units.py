@@ -41,12 +41,11 @@ from skillstream_tga_ingest.parser.authorit import (
     Document,
     Paragraph,
     Table,
-    all_paragraphs,
-    flatten,
     load_document,
     topic_key,
 )
 from skillstream_tga_ingest.parser.model import ParsedUnit, ParseError
+from skillstream_tga_ingest.parser.reading import all_paragraphs, flatten
 
 _EPC = ("elementsandperformancecriteria",)
 _APPLICATION = ("application", "applicationoftheunit")
