@@ -51,7 +51,7 @@ from skillstream_contracts.jobs import (
     work_subject,
 )
 from skillstream_contracts.streams import JOBS, StreamDefinition
-from skillstream_runtime.eventstore import AppendResult, EventStore, NewEvent
+from skillstream_runtime.eventstore import AbstractEventStore, AppendResult, NewEvent
 from skillstream_runtime.jobkinds import (
     ensure_work_stream,
     get_kind,
@@ -89,7 +89,7 @@ class JobContext:
     (:attr:`subject`); item events may go to any subject of the owner's stream.
     """
 
-    def __init__(self, dispatch: JobDispatch, store: EventStore, stream: StreamDefinition) -> None:
+    def __init__(self, dispatch: JobDispatch, store: AbstractEventStore, stream: StreamDefinition) -> None:
         self.dispatch = dispatch
         self.store = store
         self.stream = stream
@@ -193,7 +193,7 @@ class JobWorker:
     def __init__(
         self,
         nc: Client,
-        store: EventStore,
+        store: AbstractEventStore,
         spec: JobKindSpec,
         stream: StreamDefinition,
         handler: Handler,
