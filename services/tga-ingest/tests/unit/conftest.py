@@ -224,6 +224,6 @@ def new_job(store: InMemoryEventStore) -> Callable[..., JobContext]:
             requested_by="unit-test",
             only_items=list(only_items),
         )
-        return JobContext(dispatch, store, TGA)  # type: ignore[arg-type]  # the runtime types it as the JetStream store
+        return JobContext(dispatch, store, TGA)
 
     return make
