@@ -132,7 +132,7 @@ async def test_a_contended_aggregate_gives_up_with_a_typed_error(store: InMemory
     assert isinstance(caught.value, ConcurrencyError)  # callers that retry on conflicts still catch it
 
 
-async def test_a_repeated_step_with_the_same_event_id_is_a_duplicate(store: InMemoryEventStore) -> None:
+async def test_a_step_repeated_after_a_lost_ack_is_stored_once(store: InMemoryEventStore) -> None:
     def same_id(event: Event) -> NewEvent:
         return NewEvent(event=event, event_id="plan-3")
 
@@ -140,7 +140,28 @@ async def test_a_repeated_step_with_the_same_event_id_is_a_duplicate(store: InMe
     stale = await load_aggregate(store, PLANNER, JOBS, SUBJECT, "j1")
     stale = dataclasses.replace(stale, state=0, version=1)  # as if the ack of the first append was lost
     again = await run_command(store, PLANNER, stale, Plan(3), envelope=same_id)
-    assert again.result is not None
-    assert again.result.duplicate
+    assert again.result is None  # the conflict reloaded the job: on its fresh state nothing is left to do
     assert again.aggregate == first.aggregate
     assert len(await store.load(JOBS, SUBJECT)) == 2
+
+
+async def test_a_batch_repeated_after_a_lost_ack_is_a_duplicate(store: InMemoryEventStore) -> None:
+    def twice(cmd: Plan, state: int | None) -> Sequence[Event]:
+        return [
+            JobItemsPlanned(job_id="j1", total_items=cmd.total),
+            JobItemsPlanned(job_id="j1", total_items=cmd.total),
+        ]
+
+    batch = Decider(initial_state=None, evolve=evolve, decide=twice)
+    ids = iter(["a", "b", "a", "b"])
+
+    def numbered(event: Event) -> NewEvent:
+        return NewEvent(event=event, event_id=next(ids))
+
+    stale = await load_aggregate(store, batch, JOBS, SUBJECT, "j1")
+    first = await run_command(store, batch, stale, Plan(3), envelope=numbered)
+    again = await run_command(store, batch, stale, Plan(3), envelope=numbered)
+    assert again.result is not None
+    assert again.result.duplicate
+    assert again.aggregate == first.aggregate  # reloaded: the stored state, not a second fold
+    assert len(await store.load(JOBS, SUBJECT)) == 3

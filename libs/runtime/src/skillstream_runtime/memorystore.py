@@ -9,7 +9,9 @@ test_eventstore_contract.py``):
   :class:`ConcurrencyError`;
 - an event id already stored in the stream is not stored again (``duplicate``; JetStream keeps ids for its
   duplicate window, this store for its lifetime); a batch that repeats some stored ids but not all is an
-  :class:`AppendError`, as JetStream refuses it;
+  :class:`AppendError`, as JetStream refuses it. As on JetStream, a single event's expected sequence is
+  checked before its id (re-sent with a stale expectation, it is a conflict), a batch's ids before its
+  expected sequence (re-sent, it is a duplicate whatever the expectation);
 - several events for one subject are stored all or none;
 - events are stored encoded (body + headers, as on the wire) and decoded on load through the stream's
   registry, so upcasters and schema errors behave as they do on JetStream.
@@ -104,13 +106,15 @@ class InMemoryEventStore:
         s = self._stream(stream, subject)
         registry = self.registry(stream.name)
         encoded = [(registry.encode(e.event), metadata_for(registry, aggregate_id, e).to_headers()) for e in events]
-        stored = [s.sequence_of_id.get(e.event_id) for e in events]
-        seqs = [seq for seq in stored if seq is not None]
+        seqs = [seq for e in events if (seq := s.sequence_of_id.get(e.event_id)) is not None]
+        last = s.last_by_subject.get(subject, 0)
+        # JetStream checks a single message's expected sequence before its id, and a batch's ids first.
+        if len(events) == 1 and expected_last_sequence is not None and expected_last_sequence != last:
+            raise ConcurrencyError(subject, expected_last_sequence, f"last sequence is {last}")
         if len(seqs) == len(events):  # a re-sent append (lost ack): stored once, as JetStream's dedupe does
             return AppendResult(stream=stream.name, first_sequence=min(seqs), last_sequence=max(seqs), duplicate=True)
         if seqs:
             raise AppendError(f"batch to {subject} repeats some stored event ids but not all")
-        last = s.last_by_subject.get(subject, 0)
         if expected_last_sequence is not None and expected_last_sequence != last:
             raise ConcurrencyError(subject, expected_last_sequence, f"last sequence is {last}")
         first = len(s.messages) + 1

@@ -36,7 +36,9 @@ from skillstream_orchestrator.domain.job import (
 from skillstream_runtime.eventstore import RecordedEvent
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-REQUESTED = JobRequested(job_id="j1", kind="tga.download-units", parameters={"codes": ["BSBCMM412"]}, requested_by="ops")
+REQUESTED = JobRequested(
+    job_id="j1", kind="tga.download-units", parameters={"codes": ["BSBCMM412"]}, requested_by="ops"
+)
 
 
 def history(*events: Event) -> Job | None:
@@ -124,7 +126,10 @@ def test_an_ended_job_takes_no_more_lifecycle_events(end: Event) -> None:
     with pytest.raises(JobAlreadyEnded):
         decided(state, Cancel("ops"))
     # and a late event in the stream changes nothing either
-    assert history(REQUESTED, JobStarted(job_id="j1", worker="w"), end, JobItemsPlanned(job_id="j1", total_items=7)) == state
+    assert (
+        history(REQUESTED, JobStarted(job_id="j1", worker="w"), end, JobItemsPlanned(job_id="j1", total_items=7))
+        == state
+    )
 
 
 def test_cancelling_an_unstarted_job_ends_it_at_once() -> None:
