@@ -26,6 +26,8 @@ import pytest
 
 from skillstream_devstack.embedded import free_port
 
+pytestmark = pytest.mark.e2e  # starts the stack's processes itself
+
 SURVIVAL_LIMIT = 10.0  # seconds a child may take to die after its parent was killed
 
 FIXTURES_PARENT = """
@@ -50,6 +52,7 @@ import sys
 from pathlib import Path
 from skillstream_devstack.stack import run_stack
 from skillstream_runtime.settings import Settings
+
 data_dir, nats_port, http_port = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 raise SystemExit(run_stack(Settings(data_dir=data_dir), services=["orchestrator"], nats_port=nats_port,
                            http_base_port=http_port))

@@ -24,11 +24,14 @@ import pytest
 from skillstream_devstack.discovery import discover_sandboxes, discover_services
 from skillstream_devstack.embedded import free_port
 
+pytestmark = pytest.mark.e2e  # starts the stack's processes itself
+
 SCRIPT = """
 import sys
 from pathlib import Path
 from skillstream_runtime.settings import Settings
 from skillstream_devstack.stack import run_stack
+
 data_dir, nats_port, http_base_port, once = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 raise SystemExit(run_stack(Settings(data_dir=Path(data_dir)), nats_port=nats_port,
                            http_base_port=http_base_port, stop_after_healthy=once))

@@ -25,7 +25,7 @@ from skillstream_runtime.memorystore import InMemoryEventStore
 Open = Callable[[Mapping[str, EventRegistry]], Awaitable[AbstractEventStore]]
 
 
-@pytest.fixture(params=["jetstream", "memory"])
+@pytest.fixture(params=[pytest.param("jetstream", marks=pytest.mark.e2e), "memory"])
 async def open_store(request: pytest.FixtureRequest) -> AsyncIterator[Open]:
     """Opens a store with the given registries; every store of one test shares the same events."""
     if request.param == "memory":

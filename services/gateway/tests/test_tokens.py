@@ -19,13 +19,13 @@ from skillstream_gateway.tokens import (
     ALL_PERMISSIONS,
     ROLE_PERMISSIONS,
     Claims,
+    TokenError,
     dev_secret,
     mint_token,
     parse_ttl,
     permissions_for,
     verify_token,
 )
-from skillstream_runtime.errors import SkillstreamRuntimeError, TokenError
 
 SECRET = "test-secret-" + "x" * 40
 HS: dict[str, Any] = {"algorithms": ["HS256"], "issuer": "skillstream", "audience": "skillstream"}
@@ -86,10 +86,9 @@ def test_permissions_for_unions_known_roles_and_ignores_unknown_ones() -> None:
     assert permissions_for([]) == frozenset()
 
 
-def test_token_error_is_a_runtime_error() -> None:
+def test_token_error_carries_a_reason_safe_to_show() -> None:
     error = TokenError("token expired")
-    assert isinstance(error, SkillstreamRuntimeError)
-    assert error.reason == "token expired"
+    assert str(error) == error.reason == "token expired"
 
 
 # --- development secret -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ directory in tests), so starting twice reuses the data. The NATS server runs Jet
 ``sync_interval: always``: every write is fsynced before it is acknowledged. Both are children of the
 process that starts them and die with it (:mod:`skillstream_devstack.process`).
 
-Errors: :class:`~skillstream_runtime.errors.EmbeddedServerError` when a server cannot start.
+Errors: :class:`~skillstream_devstack.errors.EmbeddedServerError` when a server cannot start.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from skillstream_devstack.errors import EmbeddedServerError
 from skillstream_devstack.process import spawn
-from skillstream_runtime.errors import EmbeddedServerError
 
 _PG_USER = "pgserver"  # the system user the pgserver wheel runs PostgreSQL as under root
 

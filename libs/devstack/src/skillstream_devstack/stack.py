@@ -9,7 +9,7 @@ before the servers (:mod:`skillstream_devstack.supervisor`). Child output is app
 servers' URLs and the services' ports for other commands. Every child and server dies with the stack, even
 when the stack itself is killed (:mod:`skillstream_devstack.process`).
 
-Errors: ``StackError`` (a ``SkillstreamRuntimeError``) for an unknown service name; ``EmbeddedServerError``
+Errors (:mod:`skillstream_devstack.errors`): ``StackError`` for an unknown service name; ``EmbeddedServerError``
 when an embedded server cannot start.
 """
 
@@ -35,17 +35,13 @@ from rich.live import Live
 from skillstream_devstack.demo import run_demo_blocking
 from skillstream_devstack.discovery import discover_sandboxes, discover_services
 from skillstream_devstack.embedded import start_nats, start_postgres
+from skillstream_devstack.errors import StackError
 from skillstream_devstack.supervisor import Child, Supervisor, say
 from skillstream_runtime.cliclient import STACK_FILE
-from skillstream_runtime.errors import SkillstreamRuntimeError
 from skillstream_runtime.settings import Settings
 
 _TICK = 0.5  # seconds between health polls / display refreshes
 _HEALTHY_TIMEOUT = 60.0  # seconds every service gets to become healthy with stop_after_healthy
-
-
-class StackError(SkillstreamRuntimeError):
-    """The stack cannot be started as asked (e.g. an unknown service name)."""
 
 
 def _port_free(port: int) -> bool:

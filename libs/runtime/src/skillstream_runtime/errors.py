@@ -3,7 +3,6 @@
 ::
 
     SkillstreamRuntimeError
-    ├── EmbeddedServerError        an embedded nats-server / PostgreSQL failed to start
     ├── EventStoreError
     │   ├── ConcurrencyError       the aggregate moved on since it was loaded (expected sequence mismatch)
     │   │   └── ContendedAggregateError  a command lost the race on every attempt the decider runner made
@@ -13,8 +12,7 @@
     │   └── ReplayError            a rebuild could not complete or be swapped in
     ├── MigrationError             a migration file is malformed, changed after being applied, or failed
     ├── CommandRejected            raised by a handler: reply with this typed error
-    ├── RequestError               a command/query reply carried an error (``.reply`` is the ErrorReply)
-    └── TokenError                 a JWT is expired, badly signed, for another issuer/audience or malformed
+    └── RequestError               a command/query reply carried an error (``.reply`` is the ErrorReply)
 """
 
 from __future__ import annotations
@@ -24,10 +22,6 @@ from skillstream_contracts import ErrorCode, ErrorReply
 
 class SkillstreamRuntimeError(Exception):
     """Root of the runtime's errors."""
-
-
-class EmbeddedServerError(SkillstreamRuntimeError):
-    """An embedded server failed to start or become healthy."""
 
 
 class EventStoreError(SkillstreamRuntimeError):
@@ -96,22 +90,10 @@ class CommandRejected(SkillstreamRuntimeError):
         self.errors = errors or []
 
 
-class TokenError(SkillstreamRuntimeError):
-    """A JWT was refused: expired, bad signature, wrong issuer or audience, missing or malformed claims.
-
-    ``reason`` is a short, fixed phrase that is safe to show to the caller (never the token itself).
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 __all__ = [
     "AppendError",
     "CommandRejected",
     "ConcurrencyError",
-    "EmbeddedServerError",
     "EventStoreError",
     "MigrationError",
     "ProjectionError",
@@ -119,5 +101,4 @@ __all__ = [
     "RequestError",
     "SkillstreamRuntimeError",
     "StreamNotFoundError",
-    "TokenError",
 ]

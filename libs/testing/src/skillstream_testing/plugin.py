@@ -13,6 +13,13 @@ Fixtures:
 
 The embedded servers are children of the pytest process and die with it, also when it is killed
 (:mod:`skillstream_devstack.process`).
+
+Marker ``e2e``: a test that runs real servers or processes. It is set here on every test that uses one of the
+server fixtures above (directly or through another fixture), on every test under the repository's
+``tests/`` folders of end-to-end suites and on the sandboxes' own tests (``deploy/*/tests``: they run the
+sandbox's HTTP server); a module that starts servers or processes by itself declares it with
+``pytestmark = pytest.mark.e2e``. ``pytest -m "not e2e"`` runs the rest: deciders, handlers on the in-memory
+event store, parsers, contracts, in seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +39,24 @@ import pytest
 import pytest_asyncio
 
 from skillstream_devstack.embedded import EmbeddedNats, start_nats, start_postgres
+
+_SERVER_FIXTURES = frozenset({"nats_server", "pg_server"})
+_E2E_SUITES = ("jobs", "tga", "media", "browser", "faults")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: runs real servers (NATS, PostgreSQL) or service processes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that need real servers or processes ``e2e`` (see the module docstring)."""
+    root = config.rootpath / "tests"
+    suites = {root / name for name in _E2E_SUITES} | set(config.rootpath.glob("deploy/*/tests"))
+    for item in items:
+        path = Path(str(item.path))
+        in_suite = any(path.is_relative_to(suite) for suite in suites)
+        if in_suite or _SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 class _PgHandle:

@@ -46,8 +46,7 @@ from pydantic import BaseModel, Field
 
 from skillstream_gateway.problems import PROBLEM_MEDIA_TYPE, ProblemError
 from skillstream_gateway.settings import GatewaySettings
-from skillstream_gateway.tokens import ALL_PERMISSIONS, Claims, mint_token, verify_token
-from skillstream_runtime.errors import TokenError
+from skillstream_gateway.tokens import ALL_PERMISSIONS, Claims, TokenError, mint_token, verify_token
 
 SESSION_COOKIE = "skillstream_session"
 CSRF_HEADER = "X-Skillstream-CSRF"

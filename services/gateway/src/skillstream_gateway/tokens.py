@@ -8,8 +8,8 @@ Keys: HS256 with a shared secret (``JWT_SECRET``, or the local development secre
 keeps in ``<DATA_DIR>/dev-jwt-secret``), or RS256 with an RSA key pair (sign with the private key, verify with
 the public one).
 
-Errors: :class:`~skillstream_runtime.errors.TokenError` (``.reason`` is safe to show) for any token that does
-not verify; ``ValueError`` for bad arguments (unknown role, non-positive TTL, malformed TTL text).
+Errors: :class:`TokenError` (``.reason`` is safe to show) for any token that does not verify; ``ValueError``
+for bad arguments (unknown role, non-positive TTL, malformed TTL text).
 """
 
 from __future__ import annotations
@@ -29,13 +29,23 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import jwt
 import jwt.exceptions
 
-from skillstream_runtime.errors import TokenError
-
 if TYPE_CHECKING:
     from jwt.algorithms import AllowedPrivateKeys, AllowedPublicKeys
 
     SigningKey: TypeAlias = str | bytes | AllowedPrivateKeys
     VerificationKey: TypeAlias = str | bytes | AllowedPublicKeys
+
+
+class TokenError(Exception):
+    """A JWT was refused: expired, bad signature, wrong issuer or audience, missing or malformed claims.
+
+    ``reason`` is a short, fixed phrase that is safe to show to the caller (never the token itself).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 
 DEV_SECRET_FILE = "dev-jwt-secret"  # noqa: S105 - a file name, not a secret
 """File name of the local development HS256 secret inside ``DATA_DIR``."""

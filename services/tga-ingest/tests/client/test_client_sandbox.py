@@ -31,6 +31,8 @@ from skillstream_tga_ingest.adapters.client import (
 
 sandbox = pytest.importorskip("skillstream_tga_sandbox")
 
+pytestmark = pytest.mark.e2e  # runs the TGA sandbox's HTTP server
+
 AUTHORIT = "{http://www.authorit.com/xml/authorit}"
 CANBERRA = dt.timezone(dt.timedelta(hours=10))
 
