@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap install browser demo test lint format bench clean
+.PHONY: help bootstrap install browser demo test unit lint format bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ demo: install ## Run the stack on embedded NATS + PostgreSQL with the sandboxes,
 
 test: install browser ## Run the whole test suite (incl. the browser test) against real NATS JetStream and PostgreSQL
 	$(UV) run pytest $(PYTEST_ARGS)
+
+unit: install ## Run only the fast tests: no server, no process (pytest -m "not e2e")
+	$(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: install ## Ruff (lint + format check) and mypy --strict
 	$(UV) run ruff check .
