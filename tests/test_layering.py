@@ -5,13 +5,17 @@
   through the contracts.
 - The runtime never imports the developer stack, the test support or a service.
 - A sandbox upstream (``deploy/*/src``) never imports a service (it stands in for what services talk to)
-  nor the developer stack, which depends on the gateway: a sandbox needs nothing but the runtime.
+  nor the developer stack, which depends on the gateway: a sandbox needs nothing but the runtime. Its tests
+  do not import a service either, and its package does not depend on one, so a sandbox is never checked
+  against the code it is meant to test.
 - The contracts import nothing of the system but themselves.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -87,6 +91,16 @@ def test_the_runtime_imports_no_dev_tooling_and_no_service() -> None:
 @pytest.mark.parametrize("sandbox", sorted(SANDBOXES))
 def test_a_sandbox_imports_no_service_and_no_dev_tooling(sandbox: str) -> None:
     assert offences({sandbox: SANDBOXES[sandbox]}, {*SERVICES, DEVSTACK, TESTING}) == []
+
+
+@pytest.mark.parametrize("sandbox", sorted(SANDBOXES))
+def test_a_sandbox_is_tested_and_packaged_without_a_service(sandbox: str) -> None:
+    project_dir = SANDBOXES[sandbox].parents[1]
+    assert offences({sandbox: project_dir / "tests"}, set(SERVICES)) == []
+    project = tomllib.loads((project_dir / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    distributions = {re.split(r"[\s<>=!~\[;]", d, maxsplit=1)[0].replace("-", "_") for d in project["dependencies"]}
+    assert "skillstream_runtime" in distributions  # the parse reads the real dependency list
+    assert distributions & set(SERVICES) == set()
 
 
 def test_the_contracts_import_nothing_of_the_system() -> None:
