@@ -4,10 +4,11 @@ The protocol is drawn in :mod:`skillstream_contracts.jobs`. Here:
 
 - the ``JOB_WORK`` work-queue stream and the ``job_kinds`` KV bucket (:mod:`skillstream_runtime.jobkinds`,
   re-exported here);
-- :class:`JobWorker` — one durable pull consumer per kind, shared by every replica of the owner:
-  ``max_ack_pending`` = ``JobWorkerSettings.concurrency`` caps running jobs of the kind across the fleet;
-  a running job's message is kept alive with ``in_progress`` heartbeats, so a crashed process's job is
-  redelivered after ``ack_wait`` seconds and resumed by whichever replica gets it;
+- :class:`JobWorker` — one durable pull consumer per kind, shared by every replica of the owner, run on the
+  runtime's work-queue loop (:mod:`skillstream_runtime.workqueue`): ``max_ack_pending`` =
+  ``JobWorkerSettings.concurrency`` caps running jobs of the kind across the fleet; a running job's message is
+  kept alive with ``in_progress`` heartbeats, so a crashed process's job is redelivered after ``ack_wait``
+  seconds and resumed by whichever replica gets it;
 - :class:`JobContext` — what a job handler gets: the dispatch, a cancel flag that follows the job's
   ``JobCancelRequested`` on the ``JOBS`` stream, and ``report_*`` methods that append the owner's own
   events with the job headers the orchestrator follows.
@@ -29,12 +30,6 @@ from typing import Any
 import msgspec
 import structlog
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    DeliverPolicy,
-)
 
 from skillstream_contracts.events import Event, Headers
 from skillstream_contracts.jobs import (
@@ -59,8 +54,11 @@ from skillstream_runtime.jobkinds import (
     register_kind,
     work_consumer_name,
 )
+from skillstream_runtime.workqueue import ACK, Delivery, Outcome, WorkConsumer, consumer_config
 
 log = structlog.get_logger(__name__)
+
+_DISPATCH = msgspec.json.Decoder(JobDispatch)
 
 _ENDED = (JobCompleted, JobFailed, JobCancelled)
 
@@ -203,75 +201,41 @@ class JobWorker:
         self.spec = spec
         self.settings = settings or JobWorkerSettings()
         self._nc = nc
-        self._js = nc.jetstream()
         self._store = store
         self._stream = stream
         self._handler = handler
         self._lifecycle_event = lifecycle_event
-        self._stop = asyncio.Event()
-        self._running: set[asyncio.Task[None]] = set()
         self._log = log.bind(kind=spec.kind)
 
-    def stop(self) -> None:
-        """Stop fetching; jobs in hand keep running until the host cancels them (their messages are then
-        redelivered to another replica after ``ack_wait``)."""
-        self._stop.set()
-
-    async def ensure_consumer(self) -> None:
-        """Create or update the kind's durable work consumer (shared by every replica)."""
-        config = ConsumerConfig(
-            durable_name=work_consumer_name(self.spec.kind),
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=self.settings.ack_wait,
-            max_deliver=-1,
-            max_ack_pending=self.settings.concurrency,
-            filter_subject=work_subject(self.spec.kind),
-        )
-        # the server's consumer create is create-or-update: a restart with a new concurrency updates it
-        await self._js.add_consumer(JOB_WORK_STREAM, config)
-
     async def run(self) -> None:
-        """Register the kind, then take jobs (at most ``concurrency`` in this process too) until stopped."""
+        """Register the kind and its durable work consumer, then run its jobs (at most ``concurrency`` in this
+        process too) on the runtime's work-queue loop until cancelled. A cancelled job (shutdown, crash) stays
+        unacknowledged and is resumed by another replica after ``ack_wait``."""
         await ensure_work_stream(self._nc, create_only=True)
         await register_kind(self._nc, self.spec)
-        await self.ensure_consumer()
-        psub = await self._js.pull_subscribe_bind(work_consumer_name(self.spec.kind), stream=JOB_WORK_STREAM)
-        slots = asyncio.Semaphore(self.settings.concurrency)
-        try:
-            while not self._stop.is_set():
-                await slots.acquire()
-                try:
-                    msgs = await psub.fetch(1, timeout=self.settings.fetch_timeout)
-                except TimeoutError:  # nats.errors.TimeoutError or asyncio's: nothing to do yet
-                    slots.release()
-                    continue
-                task = asyncio.create_task(self._run_job(msgs[0]))
-                self._running.add(task)
+        durable = work_consumer_name(self.spec.kind)
+        config = consumer_config(
+            durable,
+            filter_subject=work_subject(self.spec.kind),
+            max_ack_pending=self.settings.concurrency,
+            ack_wait=self.settings.ack_wait,
+        )
+        # the server's consumer create is create-or-update: a restart with a new concurrency updates it
+        await self._nc.jetstream().add_consumer(JOB_WORK_STREAM, config)
+        consumer = WorkConsumer(
+            stream=JOB_WORK_STREAM,
+            durable=durable,
+            decode=_DISPATCH.decode,
+            handler=self._run_job,
+            concurrency=self.settings.concurrency,
+            ack_wait=self.settings.ack_wait,
+            fetch_timeout=self.settings.fetch_timeout,
+        )
+        await consumer.run(self._nc)
 
-                def done(t: asyncio.Task[None]) -> None:
-                    self._running.discard(t)
-                    slots.release()
-
-                task.add_done_callback(done)
-        finally:
-            # Cancelled (shutdown or crash): jobs in hand stop unacknowledged and go to another replica.
-            for t in list(self._running):
-                t.cancel()
-            await asyncio.gather(*self._running, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await psub.unsubscribe()
-
-    async def _run_job(self, msg: Msg) -> None:
-        try:
-            dispatch = msgspec.json.decode(msg.data, type=JobDispatch)
-        except msgspec.MsgspecError as e:
-            self._log.error("undecodable job dispatch, dropped", error=str(e))
-            await msg.term()
-            return
+    async def _run_job(self, dispatch: JobDispatch, _: Delivery) -> Outcome:
         job = JobContext(dispatch, self._store, self._stream)
         log_ = self._log.bind(job_id=dispatch.job_id)
-        heartbeat = asyncio.create_task(keep_alive(msg, self.settings.ack_wait))
         watcher = asyncio.create_task(watch_cancel(self._nc, job.job_id, job.cancel_event))
         try:
             history = await self._store.load(JOBS, JOBS.aggregate_subject("job", dispatch.job_id))
@@ -285,8 +249,7 @@ class JobWorker:
                 await self._handle(job, log_)
         finally:
             watcher.cancel()
-            heartbeat.cancel()
-        await msg.ack_sync()
+        return ACK
 
     async def _handle(self, job: JobContext, log_: Any) -> None:
         try:
@@ -302,15 +265,6 @@ class JobWorker:
             reason = "the job handler returned without ending the job"
             log_.error(reason)
             await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
-
-
-async def keep_alive(msg: Msg, ack_wait: float) -> None:
-    """Tell JetStream every third of ``ack_wait`` seconds that ``msg`` is still being worked on (``+WPI``), so
-    long work is not redelivered; runs until cancelled. A failed heartbeat is ignored: the next one retries."""
-    while True:
-        await asyncio.sleep(ack_wait / 3)
-        with contextlib.suppress(Exception):
-            await msg.in_progress()
 
 
 async def watch_cancel(nc: Client, job_id: str, flag: asyncio.Event) -> None:
@@ -338,7 +292,6 @@ __all__ = [
     "LifecycleEvent",
     "ensure_work_stream",
     "get_kind",
-    "keep_alive",
     "list_kinds",
     "register_kind",
     "watch_cancel",

@@ -8,7 +8,7 @@ work queue needs:
 - it fetches as many messages as it has free slots (``concurrency`` in this process; the consumer's
   ``max_ack_pending`` is the cap across the fleet, :func:`consumer_config`);
 - while a handler runs, its message is kept alive with ``in_progress`` heartbeats every third of ``ack_wait``
-  (:func:`skillstream_runtime.jobs.keep_alive`), so long work is not redelivered;
+  (:func:`keep_alive`), so long work is not redelivered;
 - the handler's :class:`Outcome` settles the message: ``ACK`` (done), ``nak(delay)`` (hand it back, redelivered
   after ``delay`` seconds) or ``TERM`` (never redeliver); an outcome with a ``pause`` also stops this process
   taking new work for that many seconds (e.g. a full disk: other replicas may have room);
@@ -35,11 +35,18 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from skillstream_runtime.jobs import keep_alive
-
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+
+async def keep_alive(msg: Msg, ack_wait: float) -> None:
+    """Tell JetStream every third of ``ack_wait`` seconds that ``msg`` is still being worked on (``+WPI``), so
+    long work is not redelivered; runs until cancelled. A failed heartbeat is ignored: the next one retries."""
+    while True:
+        await asyncio.sleep(ack_wait / 3)
+        with contextlib.suppress(Exception):
+            await msg.in_progress()
 
 
 class Settle(enum.StrEnum):
@@ -200,5 +207,6 @@ __all__ = [
     "WorkConsumer",
     "WorkHandler",
     "consumer_config",
+    "keep_alive",
     "nak",
 ]

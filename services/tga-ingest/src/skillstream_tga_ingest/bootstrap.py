@@ -11,8 +11,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
 
@@ -98,13 +97,8 @@ def definition(settings: IngestSettings | None = None, tga: TgaSettings | None =
                 JobWorker(ctx.nc, ctx.store, SPECS[kind], TGA, handler, lifecycle_event, worker_settings)
                 for kind, handler in job_handlers(deps).items()
             ]
-            runs: list[Coroutine[Any, Any, None]] = [w.run() for w in workers]
-            try:
-                await asyncio.gather(*runs)
-            finally:
-                for w in workers:
-                    with contextlib.suppress(Exception):
-                        w.stop()
+            # cancelled at shutdown: the jobs in hand stay unacknowledged and resume on another replica
+            await asyncio.gather(*(w.run() for w in workers))
 
     return ServiceDefinition(
         name=NAME,
