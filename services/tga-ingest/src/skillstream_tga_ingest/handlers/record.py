@@ -88,14 +88,23 @@ def item_envelope(job: JobContext, item: Item, command: StartDownload | Recordin
     return envelope
 
 
-async def mark_component(
-    store: AbstractEventStore, job: JobContext, command: MarkSuperseded | MarkDeleted
-) -> Decided[ComponentState]:
+async def mark_component(store: AbstractEventStore, job: JobContext, command: MarkSuperseded | MarkDeleted) -> None:
     """Record a supersession or a deletion on the subject of the code the event names, as an event of
-    ``job`` (no item report: it is not one of the job's items)."""
+    ``job`` (no item report: it is not one of the job's items).
+
+    A supersession is TGA's fact whatever the component's history: the decider records it on any state, so it
+    is decided on the initial state and appended without loading the subject or expecting a sequence (a
+    package job marks thousands of them). A deletion depends on the history (a repeat is not recorded twice).
+    """
     event = command.event
+    if isinstance(command, MarkSuperseded):
+        decided = COMPONENT.decide(command, COMPONENT.initial_state)
+        subject = TGA.aggregate_subject(event.component_type.value, event.code)
+        if decided:
+            await store.append(TGA, subject, event.code, [job.new_event(e) for e in decided])
+        return
     component = await load_component(store, event.component_type, event.code)
-    return await record(store, component, command, job.new_event)
+    await record(store, component, command, job.new_event)
 
 
 class _Unconditional:
