@@ -37,6 +37,7 @@ import asyncpg
 import nats
 import pytest
 import pytest_asyncio
+import structlog
 
 from skillstream_devstack.embedded import EmbeddedNats, start_nats, start_postgres
 
@@ -46,6 +47,16 @@ _E2E_SUITES = ("jobs", "tga", "media", "browser", "faults")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: runs real servers (NATS, PostgreSQL) or service processes")
+    # Code under test that logs an exception without the runtime's logging set up would get structlog's default
+    # rich traceback, which takes seconds to render: plain tracebacks, as the services' console format has.
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.dev.set_exc_info,
+            structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
