@@ -39,7 +39,8 @@ from media import bench_media_2k, bench_media_100k
 from nats.js.api import AckPolicy, ConsumerConfig
 from rich.console import Console
 from rich.table import Table
-from sse_fanout import LEGEND, bench_sse_fanout
+from sse_fanout import bench_sse_fanout
+from sse_report import LEGEND
 from tga import bench_download, bench_parse
 
 from skillstream_contracts.jobs import JOB_EVENTS, JobItemsPlanned, JobQueued, JobRequested, JobStarted

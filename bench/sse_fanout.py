@@ -10,7 +10,7 @@ Timing (wall clock, shared by every process on the machine):
 
 - this process subscribes to ``progress.jobs.*`` and records when each progress document (by ``sequence``)
   leaves the orchestrator, and to ``testwork.job.*`` for when the worker reports each item done;
-- the SSE clients run in separate processes (``client`` sub-command of this file, httpx + httpx-sse) so their
+- the SSE clients run in separate processes (``bench/sse_clients.py``, httpx + httpx-sse) so their
   parsing does not slow the observer; each records ``(id, arrival time, succeeded)`` of every event.
 
 Measures, over a window that starts after every client has connected (the connect burst is excluded):
@@ -27,14 +27,10 @@ The baseline is the same measurement with one client. Gateway memory is VmRSS of
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
-import re
-import resource
 import shutil
 import sys
 import tempfile
@@ -47,109 +43,16 @@ import asyncpg
 import httpx
 import nats
 from nats.aio.msg import Msg
+from sse_clients import raise_nofile
+from sse_report import FanoutResult, Phase
 
-TARGET_P99 = 1.0
-"""Seconds: the issue's target for the p99 delay with 1,000 clients."""
 ITEM_DELAY = 0.05
 """Seconds per ``test.items`` item: about 20 progress changes a second."""
-_SUCCEEDED = re.compile(r'"succeeded":(\d+)')
 _TAIL = 2.0
 """Seconds at the end of a window not used as change times (so each change had time to arrive)."""
 
 
-# --------------------------------------------------------------------------------------------------- clients
-
-
-def _raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else 65536
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def _cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-async def _clients_main(url: str, token: str, n: int, out: Path, handshakes: int) -> None:
-    """Open ``n`` SSE connections to ``url``; print ``ready <connected> <failed>`` once each has received its
-    first event (or given up), then record until a line arrives on stdin; write the records to ``out``."""
-    _raise_nofile()
-    records: list[list[tuple[int, float, int]]] = [[] for _ in range(n)]
-    state = {"connected": 0, "failed": 0, "dropped": 0}
-    settled = asyncio.Event()
-    gate = asyncio.Semaphore(handshakes)
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
-    timeout = httpx.Timeout(30.0, read=60.0)
-
-    def settle(key: str) -> None:
-        state[key] += 1
-        if state["connected"] + state["failed"] == n:
-            settled.set()
-
-    async def one(client: httpx.AsyncClient, rec: list[tuple[int, float, int]]) -> None:
-        from httpx_sse import aconnect_sse
-
-        for attempt in range(5):
-            holding = True
-            await gate.acquire()
-            try:
-                async with aconnect_sse(client, "GET", url, headers=dict(headers)) as es:
-                    es.response.raise_for_status()
-                    async for ev in es.aiter_sse():
-                        t = time.time()
-                        if ev.event != "progress":
-                            continue
-                        m = _SUCCEEDED.search(ev.data)
-                        rec.append((int(ev.id), t, int(m.group(1)) if m else 0))
-                        if holding:
-                            holding = False
-                            gate.release()
-                            settle("connected")
-                if not holding:
-                    state["dropped"] += 1  # the server ended the stream
-                    return
-                print(f"connect attempt {attempt + 1}: stream ended before any event", file=sys.stderr)
-            except Exception as e:
-                if not holding:
-                    state["dropped"] += 1
-                    return
-                print(f"connect attempt {attempt + 1} failed: {e!r}", file=sys.stderr)
-            finally:
-                if holding:
-                    gate.release()
-            await asyncio.sleep(0.5 * (attempt + 1))
-        settle("failed")
-
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-        tasks = [asyncio.create_task(one(client, rec)) for rec in records]
-        await settled.wait()
-        cpu0, wall0 = _cpu_seconds(), time.time()
-        print(f"ready {state['connected']} {state['failed']}", flush=True)
-        await asyncio.to_thread(sys.stdin.readline)
-        cpu1, wall1 = _cpu_seconds(), time.time()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    _write_json(out, {**state, "cpu": (cpu1 - cpu0) / max(wall1 - wall0, 1e-9), "records": records})
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data), encoding="utf-8")
-
-
 # --------------------------------------------------------------------------------------------------- helpers
-
-
-def _pct(xs: list[float], p: float) -> float:
-    """Nearest-rank percentile (``p`` in 0..100); NaN for no data."""
-    if not xs:
-        return math.nan
-    s = sorted(xs)
-    return s[max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))]
 
 
 def _rss_kib(pid: int) -> int:
@@ -198,30 +101,6 @@ class _Observer:
         t = time.time()
         if (msg.headers or {}).get("Skillstream-Item-Outcome") == "succeeded":
             self.job(msg.subject.rsplit(".", 1)[1]).done.append(t)
-
-
-@dataclass
-class Phase:
-    """One phase's measurements (delays in seconds, memory in KiB)."""
-
-    clients: int
-    connected: int = 0
-    failed: int = 0
-    dropped: int = 0
-    connect_seconds: float = 0.0
-    window: float = 0.0
-    published_per_s: float = 0.0
-    events_per_client_s: float = 0.0
-    fanout: list[float] = field(default_factory=list)
-    visible: list[float] = field(default_factory=list)
-    e2e: list[float] = field(default_factory=list)
-    missed: int = 0
-    gateway_cpu: float = 0.0
-    machine_cpu: float = 0.0
-    client_cpu: list[float] = field(default_factory=list)
-    rss_before: int = 0
-    rss_peak: int = 0
-    rss_after: int = 0
 
 
 def _first_at_or_above(keys: list[int], times: list[float], k: int) -> float | None:
@@ -305,8 +184,7 @@ async def _run_phase(
                 children.append(
                     await asyncio.create_subprocess_exec(
                         sys.executable,
-                        __file__,
-                        "client",
+                        str(Path(__file__).with_name("sse_clients.py")),
                         url,
                         str(share),
                         str(outs[i]),
@@ -362,94 +240,6 @@ async def _run_phase(
     return phase
 
 
-# --------------------------------------------------------------------------------------------------- bench
-
-
-@dataclass
-class FanoutResult:
-    baseline: Phase
-    measured: Phase
-
-    @property
-    def p99(self) -> float:
-        return _pct(self.measured.fanout, 99)
-
-    @property
-    def passed(self) -> bool:
-        m = self.measured
-        return self.p99 < TARGET_P99 and m.failed == 0 and m.connected == m.clients and m.dropped == 0
-
-    def rows(self) -> list[tuple[str, str, str, str, str]]:
-        """(measure, 1 client, N clients, ratio or difference, target) for the report table."""
-        b, m = self.baseline, self.measured
-        out: list[tuple[str, str, str, str, str]] = []
-
-        def ms(x: float) -> str:
-            return "—" if math.isnan(x) else f"{x * 1000:,.0f} ms"
-
-        def mib(kib: int) -> str:
-            return f"{kib / 1024:.1f} MiB"
-
-        measures = (("fan-out delay", "fanout"), ("change → visible", "visible"), ("item → visible", "e2e"))
-        for label, attr in measures:
-            for p in (50, 99):
-                x, y = _pct(getattr(b, attr), p), _pct(getattr(m, attr), p)
-                ratio = "—" if math.isnan(x) or math.isnan(y) or x <= 0 else f"{y / x:.2f}×"
-                target = ""
-                if attr == "fanout" and p == 99:
-                    target = f"< {TARGET_P99:.0f} s: {'PASS' if y < TARGET_P99 else 'FAIL'}"
-                out.append((f"{label} p{p}", ms(x), ms(y), ratio, target))
-        x, y = max(b.fanout, default=math.nan), max(m.fanout, default=math.nan)
-        out.insert(2, ("fan-out delay max", ms(x), ms(y), "", ""))
-
-        def samples(ph: Phase) -> str:
-            return f"{len(ph.fanout):,}" + (f" ({ph.missed:,} missed)" if ph.missed else "")
-
-        out += [
-            ("fan-out samples", samples(b), samples(m), "", ""),
-            ("progress docs / s", f"{b.published_per_s:.1f}", f"{m.published_per_s:.1f}", "", "≈ 20"),
-            ("events / client / s", f"{b.events_per_client_s:.2f}", f"{m.events_per_client_s:.2f}", "", "≤ 4"),
-            (
-                "conn / failed / drop",
-                f"{b.connected} / {b.failed} / {b.dropped}",
-                f"{m.connected} / {m.failed} / {m.dropped}",
-                "",
-                "all / 0 / 0",
-            ),
-            ("time to connect", f"{b.connect_seconds:.1f} s", f"{m.connect_seconds:.1f} s", "", ""),
-            ("gateway RSS before", mib(b.rss_before), mib(m.rss_before), "", ""),
-            (
-                "gateway RSS peak",
-                mib(b.rss_peak),
-                mib(m.rss_peak),
-                f"+{(m.rss_peak - m.rss_before) / 1024:.1f} MiB",
-                "",
-            ),
-            ("gateway RSS after", mib(b.rss_after), mib(m.rss_after), "", ""),
-            ("gateway CPU", f"{b.gateway_cpu:.0%}", f"{m.gateway_cpu:.0%}", "", ""),
-            (f"machine CPU ({os.cpu_count()} cores)", f"{b.machine_cpu:.0%}", f"{m.machine_cpu:.0%}", "", ""),
-            (
-                f"client CPU ({len(m.client_cpu)} procs)",
-                " + ".join(f"{c:.0%}" for c in b.client_cpu),
-                " + ".join(f"{c:.0%}" for c in m.client_cpu),
-                "",
-                "",
-            ),
-        ]
-        return out
-
-
-LEGEND = (
-    "fan-out delay: a progress document's publication on NATS → its SSE event at a client, over the events "
-    "received (includes waiting for the connection's next 0.25 s flush: up to one publication interval). "
-    "change → visible: each published change → the first event at a client with that sequence or a newer one "
-    "(the full coalescing wait). item → visible: the worker reports its k-th item done → the first event with "
-    "succeeded ≥ k (the whole chain). RSS peak: during the window; after: 3 s after the clients left. CPU: "
-    "share of one core during the window; machine CPU: every core, every process (other load is noise). "
-    "Baseline: the same with 1 client."
-)
-
-
 def _make_tmp() -> Path:
     # pgserver runs PostgreSQL as the `pgserver` user when we are root: it must reach its data directory
     tmp = Path(tempfile.mkdtemp(prefix="skillstream-bench-sse-"))
@@ -470,7 +260,7 @@ async def bench_sse_fanout(
     from skillstream_devstack.embedded import start_nats, start_postgres
     from skillstream_testing.jobstack import job_stack
 
-    _raise_nofile()  # inherited by the gateway and the client processes
+    raise_nofile()  # inherited by the gateway and the client processes
     tmp = _make_tmp()
     server = pg = None
     try:
@@ -502,15 +292,3 @@ async def bench_sse_fanout(
             pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return FanoutResult(baseline, measured)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="SSE client processes of the fan-out benchmark (internal)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("client", help="open N SSE connections and record arrivals (token in SKILLSTREAM_BENCH_TOKEN)")
-    c.add_argument("url")
-    c.add_argument("n", type=int)
-    c.add_argument("out", type=Path)
-    c.add_argument("--handshakes", type=int, default=50, help="connections being opened at once")
-    args = parser.parse_args()
-    asyncio.run(_clients_main(args.url, os.environ["SKILLSTREAM_BENCH_TOKEN"], args.n, args.out, args.handshakes))
