@@ -165,3 +165,13 @@ async def test_a_batch_repeated_after_a_lost_ack_is_a_duplicate(store: InMemoryE
     assert again.result.duplicate
     assert again.aggregate == first.aggregate  # reloaded: the stored state, not a second fold
     assert len(await store.load(JOBS, SUBJECT)) == 3
+
+
+async def test_without_the_expected_version_a_decision_lands_on_a_moved_subject(store: InMemoryEventStore) -> None:
+    stale = await load_aggregate(store, PLANNER, JOBS, SUBJECT, "j1")
+    await execute(store, PLANNER, JOBS, SUBJECT, "j1", Plan(2))  # another writer moves the job on
+    done = await run_command(store, PLANNER, stale, Plan(4), attempts=1, expect_version=False)
+    assert done.result is not None
+    assert done.aggregate.state == 4
+    assert done.aggregate.version == 3  # reloaded: the other writer's event is counted
+    assert len(await store.load(JOBS, SUBJECT)) == 3

@@ -137,11 +137,15 @@ async def run_command(
     *,
     envelope: Envelope = _plain,
     attempts: int = DEFAULT_ATTEMPTS,
+    expect_version: bool = True,
 ) -> Decided[S]:
     """Decide ``command`` on ``aggregate`` and append what it decides, retrying on conflicts.
 
     ``aggregate`` is either loaded (:func:`load_aggregate`) or the one a previous run returned; when another
     writer moved the subject on, it is reloaded and the command decided again on the fresh state.
+    ``expect_version=False`` appends without the expected sequence, for facts that stay true whatever other
+    writers appended meanwhile (the last resort of a command that lost every race); the aggregate is then
+    reloaded, since others' events may sit between its version and the appended ones.
 
     Raises:
         ContendedAggregateError: ``attempts`` decisions in a row lost the race.
@@ -155,15 +159,14 @@ async def run_command(
             return Decided(agg)
         new = [envelope(e) for e in decided]
         try:
-            result = await store.append(
-                agg.stream, agg.subject, agg.aggregate_id, new, expected_last_sequence=agg.version
-            )
+            expected = agg.version if expect_version else None
+            result = await store.append(agg.stream, agg.subject, agg.aggregate_id, new, expected_last_sequence=expected)
         except ConcurrencyError as e:
             if attempt == attempts:
                 raise ContendedAggregateError(agg.subject, attempts) from e
             agg = await load_aggregate(store, decider, agg.stream, agg.subject, agg.aggregate_id)
             continue
-        if result.duplicate:  # stored before, maybe with events after it: only a reload tells the state
+        if result.duplicate or not expect_version:  # others' events may lie around ours: only a reload tells
             agg = await load_aggregate(store, decider, agg.stream, agg.subject, agg.aggregate_id)
             return Decided(agg, new, result)
         return Decided(_evolved(store, decider, agg, new, result), new, result)

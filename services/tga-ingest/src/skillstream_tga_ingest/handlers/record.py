@@ -8,22 +8,21 @@ counts) and their deterministic ids.
 
 Another job writing the same component at the same time is not an error: both jobs' facts are true, and
 the decider decides the same events on the fresh state. Should the subject stay contended past the
-runner's attempts, the decision is appended without the expectation (:class:`_Unconditional`), as a job
+runner's attempts, the decision is appended without the expectation (``expect_version=False``), as a job
 must not fail an item because other jobs keep writing its component.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
 
-from skillstream_contracts.events import Event, EventRegistry
+from skillstream_contracts.events import Event
 from skillstream_contracts.jobs import ItemOutcome
-from skillstream_contracts.streams import TGA, StreamDefinition
+from skillstream_contracts.streams import TGA
 from skillstream_contracts.tga import ComponentType
 from skillstream_runtime.decider import Aggregate, Decided, Envelope, load_aggregate, run_command
 from skillstream_runtime.errors import ContendedAggregateError
-from skillstream_runtime.eventstore import AbstractEventStore, AppendResult, NewEvent, RecordedEvent
+from skillstream_runtime.eventstore import AbstractEventStore, NewEvent
 from skillstream_runtime.jobs import JobContext
 from skillstream_tga_ingest.domain.component import (
     COMPONENT,
@@ -63,7 +62,7 @@ async def record(
         return await run_command(store, COMPONENT, component, command, envelope=envelope)
     except ContendedAggregateError:
         fresh = await load_aggregate(store, COMPONENT, component.stream, component.subject, component.aggregate_id)
-        return await run_command(_Unconditional(store), COMPONENT, fresh, command, envelope=envelope, attempts=1)
+        return await run_command(store, COMPONENT, fresh, command, envelope=envelope, attempts=1, expect_version=False)
 
 
 def item_envelope(job: JobContext, item: Item, command: StartDownload | Recording) -> Envelope:
@@ -105,40 +104,6 @@ async def mark_component(store: AbstractEventStore, job: JobContext, command: Ma
         return
     component = await load_component(store, event.component_type, event.code)
     await record(store, component, command, job.new_event)
-
-
-class _Unconditional:
-    """``store`` with appends that skip the expected-sequence check (the last resort of :func:`record`)."""
-
-    def __init__(self, store: AbstractEventStore) -> None:
-        self._store = store
-
-    def registry(self, stream: str) -> EventRegistry:
-        return self._store.registry(stream)
-
-    async def append(
-        self,
-        stream: StreamDefinition,
-        subject: str,
-        aggregate_id: str,
-        events: Sequence[NewEvent],
-        *,
-        expected_last_sequence: int | None = None,
-    ) -> AppendResult:
-        return await self._store.append(stream, subject, aggregate_id, events)
-
-    async def append_many(
-        self,
-        stream: StreamDefinition,
-        appends: Iterable[tuple[str, str, Sequence[NewEvent], int | None]],
-        *,
-        concurrency: int = 256,
-    ) -> list[AppendResult | BaseException]:
-        unconditional = [(s, a, e, None) for s, a, e, _ in appends]
-        return await self._store.append_many(stream, unconditional, concurrency=concurrency)
-
-    async def load(self, stream: StreamDefinition, subject: str, *, after_sequence: int = 0) -> list[RecordedEvent]:
-        return await self._store.load(stream, subject, after_sequence=after_sequence)
 
 
 __all__ = ["Component", "item_envelope", "load_component", "mark_component", "record"]
