@@ -25,7 +25,7 @@ processed") and the event docs in :mod:`skillstream_contracts.tga`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
@@ -47,6 +47,7 @@ from skillstream_tga_ingest.projections._readmodel import (
     KEEP_DOWNLOADED_AT,
     MARK_COLUMNS,
     READ_SCHEMA,
+    Column,
     Downloads,
     Marks,
     apply_marks,
@@ -295,79 +296,86 @@ def qualification_units(e: QualificationDownloaded) -> list[tuple[str, bool, str
     return [*rows, *groups]
 
 
-async def _write_qualifications(conn: asyncpg.Connection, schema: str, downloads: Downloads) -> None:
-    by_code: dict[str, QualificationDownloaded] = {}
+async def _write_components(
+    conn: asyncpg.Connection,
+    schema: str,
+    downloads: Downloads,
+    *,
+    table: str,
+    row_columns: Sequence[Column],
+    fields: Callable[[Any], tuple[Any, ...]],
+    units_table: str,
+    parent_column: str,
+    units_columns: Sequence[Column],
+    units: Callable[[Any], Iterable[tuple[Any, ...]]],
+) -> None:
+    """Upsert the rows of downloaded qualifications or skill sets (``fields`` of each event, then its source
+    file, downloaded time and stream sequence; the first download time is kept) and replace the units of the
+    rows written, numbered from 1 in ``units`` order."""
+    by_code: dict[str, Any] = {}
     rows = []
     for r, downloaded_at in downloads:
         e = r.event
-        assert isinstance(e, QualificationDownloaded)
+        assert isinstance(e, QualificationDownloaded | SkillSetDownloaded)
         by_code[e.code] = e
-        rows.append(
-            (
-                e.code,
-                e.title,
-                e.release,
-                e.training_package,
-                e.usage_recommendation.value,
-                e.aqf_level,
-                e.description,
-                e.entry_requirements,
-                e.packaging_rules,
-                e.total_units,
-                *_source(e.source),
-                downloaded_at,
-                r.sequence,
-            )
-        )
+        rows.append((*fields(e), *_source(e.source), downloaded_at, r.sequence))
     keys = await upsert(
-        conn,
-        schema,
-        "qualifications",
-        _QUALIFICATIONS,
-        rows,
-        key=("code",),
-        overrides={"downloaded_at": KEEP_DOWNLOADED_AT},
+        conn, schema, table, row_columns, rows, key=("code",), overrides={"downloaded_at": KEEP_DOWNLOADED_AT}
     )
     written = [k[0] for k in keys]
     children = [
-        (code, position, unit, core, group)
-        for code in written
-        for position, (unit, core, group) in enumerate(qualification_units(by_code[code]), start=1)
+        (code, position, *unit) for code in written for position, unit in enumerate(units(by_code[code]), start=1)
     ]
-    await replace_children(
-        conn, schema, "qualification_units", "qualification_code", written, _QUALIFICATION_UNITS, children
+    await replace_children(conn, schema, units_table, parent_column, written, units_columns, children)
+
+
+def _qualification_fields(e: QualificationDownloaded) -> tuple[Any, ...]:
+    return (
+        e.code,
+        e.title,
+        e.release,
+        e.training_package,
+        e.usage_recommendation.value,
+        e.aqf_level,
+        e.description,
+        e.entry_requirements,
+        e.packaging_rules,
+        e.total_units,
+    )
+
+
+def _skillset_fields(e: SkillSetDownloaded) -> tuple[Any, ...]:
+    return (e.code, e.title, e.release, e.training_package, e.usage_recommendation.value)
+
+
+async def _write_qualifications(conn: asyncpg.Connection, schema: str, downloads: Downloads) -> None:
+    await _write_components(
+        conn,
+        schema,
+        downloads,
+        table="qualifications",
+        row_columns=_QUALIFICATIONS,
+        fields=_qualification_fields,
+        units_table="qualification_units",
+        parent_column="qualification_code",
+        units_columns=_QUALIFICATION_UNITS,
+        units=qualification_units,
     )
 
 
 async def _write_skillsets(conn: asyncpg.Connection, schema: str, downloads: Downloads) -> None:
-    by_code: dict[str, SkillSetDownloaded] = {}
-    rows = []
-    for r, downloaded_at in downloads:
-        e = r.event
-        assert isinstance(e, SkillSetDownloaded)
-        by_code[e.code] = e
-        rows.append(
-            (
-                e.code,
-                e.title,
-                e.release,
-                e.training_package,
-                e.usage_recommendation.value,
-                *_source(e.source),
-                downloaded_at,
-                r.sequence,
-            )
-        )
-    keys = await upsert(
-        conn, schema, "skillsets", _SKILLSETS, rows, key=("code",), overrides={"downloaded_at": KEEP_DOWNLOADED_AT}
+    await _write_components(
+        conn,
+        schema,
+        downloads,
+        table="skillsets",
+        row_columns=_SKILLSETS,
+        fields=_skillset_fields,
+        units_table="skillset_units",
+        parent_column="skillset_code",
+        units_columns=_SKILLSET_UNITS,
+        units=lambda e: ((unit,) for unit in dict.fromkeys(e.unit_codes)),
     )
-    written = [k[0] for k in keys]
-    children = [
-        (code, position, unit)
-        for code in written
-        for position, unit in enumerate(dict.fromkeys(by_code[code].unit_codes), start=1)
-    ]
-    await replace_children(conn, schema, "skillset_units", "skillset_code", written, _SKILLSET_UNITS, children)
 
 
 __all__ = [
