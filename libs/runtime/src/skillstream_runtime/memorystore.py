@@ -157,15 +157,6 @@ class InMemoryEventStore:
             if m.subject == subject
         ]
 
-    def write_raw(self, stream: StreamDefinition, subject: str, headers: Mapping[str, str], data: bytes) -> int:
-        """Store one message as given (headers and body), bypassing the registry: what an older version of
-        the code, or a broken producer, wrote. Returns its stream sequence."""
-        s = self._stream(stream, subject)
-        seq = len(s.messages) + 1
-        s.messages.append(_Stored(subject, seq, dict(headers), data))
-        s.last_by_subject[subject] = seq
-        return seq
-
     def all_events(self, stream: StreamDefinition) -> list[RecordedEvent]:
         """Every event of ``stream`` in stream order (what a projection replaying it would read)."""
         s = self._streams.get(stream.name)
