@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,12 +33,49 @@ from skillstream_devstack.process import spawn
 _PG_USER = "pgserver"  # the system user the pgserver wheel runs PostgreSQL as under root
 
 
+_PORT_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LISTEN_FLOOR = 10_000  # lowest port handed out: well clear of the well-known and registered services
+_SPAN = 16  # ports kept free above a chosen one, so ``base + offset`` stays below the ephemeral range
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (outgoing connections take their ports from it)."""
+    try:
+        return int(_PORT_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def port_free(port: int) -> bool:
+    """True when a listener could bind ``port`` on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as the listeners do (asyncio, nats-server): a closed connection's TIME_WAIT does not block a bind
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on 127.0.0.1 that is free right now and below the kernel's ephemeral range.
+
+    A port chosen now is bound later by another process. Ports from the ephemeral range (what binding port 0
+    gives) are also where the kernel puts the local end of every outgoing connection, so one of the stack's
+    own NATS or PostgreSQL connections could take it in between and the listener would fail to start.
+    Falls back to an ephemeral port when no port below the range is free.
+    """
+    high = _ephemeral_low() - _SPAN
+    if high > _LISTEN_FLOOR:
+        for _ in range(64):
+            port = random.randrange(_LISTEN_FLOOR, high)
+            if port_free(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        chosen: int = s.getsockname()[1]
+        return chosen
 
 
 def nats_server_binary() -> Path:
@@ -282,6 +320,7 @@ __all__ = [
     "EmbeddedPostgres",
     "free_port",
     "nats_server_binary",
+    "port_free",
     "start_nats",
     "start_postgres",
 ]

@@ -15,10 +15,10 @@ when an embedded server cannot start.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -34,7 +34,7 @@ from rich.live import Live
 
 from skillstream_devstack.demo import run_demo_blocking
 from skillstream_devstack.discovery import discover_sandboxes, discover_services
-from skillstream_devstack.embedded import start_nats, start_postgres
+from skillstream_devstack.embedded import free_port, port_free, start_nats, start_postgres
 from skillstream_devstack.errors import StackError
 from skillstream_devstack.supervisor import Child, Supervisor, say
 from skillstream_runtime.cliclient import STACK_FILE
@@ -42,22 +42,6 @@ from skillstream_runtime.settings import Settings
 
 _TICK = 0.5  # seconds between health polls / display refreshes
 _HEALTHY_TIMEOUT = 60.0  # seconds every service gets to become healthy with stop_after_healthy
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _any_free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _hide_password(url: str) -> str:
@@ -72,7 +56,7 @@ def _start_servers(settings: Settings, data_dir: Path, nats_port: int | None, su
     """Start what is not configured elsewhere; return the NATS URL and the PostgreSQL DSN."""
     nats_url = settings.nats_url
     if not nats_url:
-        port = nats_port or (4222 if _port_free(4222) else None)
+        port = nats_port or (4222 if port_free(4222) else None)
         nats = start_nats(data_dir / "nats", port=port)
         sup.servers.append(nats)
         nats_url = nats.url
@@ -135,12 +119,14 @@ def run_stack(
     try:
         nats_url, dsn = _start_servers(settings, data_dir, nats_port, sup)
         sup.say(f"Logs       {logs}/<service>.log")
-        _record(
+        sup.on_moved = functools.partial(
+            _record,
             state_file,
             sup,
             nats_url if settings.nats_url is None else None,
             dsn if settings.database_url is None else None,
         )
+        sup.on_moved()
         sup.env = _child_env(settings, data_dir, nats_url, dsn, sandbox_env)
         gateway = next((c for c in children if c.name == "gateway"), None)
         if gateway is not None:
@@ -185,13 +171,13 @@ def _plan(
     sandbox_env: dict[str, str] = {}
     for sandbox in discover_sandboxes() if services is None else []:
         if sandbox.wanted(os.environ):
-            port = sandbox.default_port if _port_free(sandbox.default_port) else _any_free_port()
+            port = sandbox.default_port if port_free(sandbox.default_port) else free_port()
             children.append(Child(sandbox.name, port, logs / f"{sandbox.name}.log", module=sandbox.module))
             sandbox_env.update(sandbox.service_env(port))
     for offset, name in enumerate(wanted):
         port = http_base_port + offset if http_base_port is not None else known[name]
-        if not _port_free(port):
-            new = _any_free_port()
+        if not port_free(port):
+            new = free_port()
             say(console, f"[yellow]{name}: port {port} is busy, using {new}[/]")
             port = new
         children.append(Child(name, port, logs / f"{name}.log"))

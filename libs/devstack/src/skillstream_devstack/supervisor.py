@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from skillstream_devstack.embedded import EmbeddedNats, EmbeddedPostgres
+from skillstream_devstack.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_free
 from skillstream_devstack.process import spawn
 
 QUICK_CRASH = 30.0  # seconds: a child that dies sooner than this after starting counts as a quick crash
@@ -65,6 +65,7 @@ class Supervisor:
         self.stop = threading.Event()  # set by SIGINT / SIGTERM
         self.live: Live | None = None
         self.on_healthy: Callable[[], None] | None = None  # called once, when every child has been healthy
+        self.on_moved: Callable[[], None] | None = None  # called when a service moved to another port
 
     def say(self, text: str) -> None:
         say(self.console, text)
@@ -100,6 +101,7 @@ class Supervisor:
         now = time.monotonic()
         if child.state == "restarting" and now >= child.restart_at:
             child.restarts += 1
+            self._move_if_taken(child)
             self.spawn(child)
         if child.proc is None or child.state in ("failed", "restarting", "stopped"):
             return
@@ -123,6 +125,17 @@ class Supervisor:
             self.set_state(child, "healthy")
         elif child.state == "healthy":
             self.set_state(child, "unhealthy")
+
+    def _move_if_taken(self, child: Child) -> None:
+        """Give a service a free port when another process took its own while it was down (a service that
+        cannot bind its port exits at once, so restarting it there would only fail again). Sandboxes keep
+        theirs: the services were started with their URLs."""
+        if child.module or port_free(child.port):
+            return
+        old, child.port = child.port, free_port()
+        self.say(f"{child.name}: port {old} is taken by another process, moving to {child.port}")
+        if self.on_moved is not None:
+            self.on_moved()
 
     def table(self) -> Table:
         table = Table(title="skillstream up (Ctrl-C to stop)", title_justify="left")
