@@ -27,160 +27,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
 
-import asyncpg
-import nats
+from append import run_append
 from media import bench_media_2k, bench_media_100k
-from nats.js.api import AckPolicy, ConsumerConfig
+from replay import run_replay
 from rich.console import Console
 from rich.table import Table
 from sse_fanout import bench_sse_fanout
 from sse_report import LEGEND
 from tga import bench_download, bench_parse
 
-from skillstream_contracts.jobs import JOB_EVENTS, JobItemsPlanned, JobQueued, JobRequested, JobStarted
-from skillstream_contracts.registries import REGISTRIES
-from skillstream_contracts.streams import JOBS, StreamDefinition, aggregate_subject
-from skillstream_devstack.embedded import start_nats, start_postgres
-from skillstream_orchestrator.projections.jobs import JobsProjection
-from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
-from skillstream_runtime.generations import active_generation, rebuild
-from skillstream_runtime.migrations import migrate_runtime
-
-CONCURRENCY = 256
 console = Console()
-
-
-def _stream(name: str) -> StreamDefinition:
-    return StreamDefinition(name=name, context=name.lower(), subjects=(f"{name.lower()}.>",), description="bench")
-
-
-async def _gather_bounded(coros: list[Any], limit: int = CONCURRENCY) -> None:
-    gate = asyncio.Semaphore(limit)
-
-    async def one(c: Any) -> None:
-        async with gate:
-            await c
-
-    await asyncio.gather(*(one(c) for c in coros))
-
-
-async def bench_append(nc: Any, n: int, rounds: int = 3) -> list[tuple[str, float, float]]:
-    """Alternate baseline and measured rounds on fresh streams; report the median rate of each."""
-    js = nc.jetstream()
-    store = EventStore(nc, {f"B{k}": JOB_EVENTS for k in range(3 * rounds + 1)})
-    events = [NewEvent(event=JobStarted(job_id=f"j{i}", worker="bench", total_items=i)) for i in range(n)]
-    payloads = [JOB_EVENTS.encode(e.event) for e in events]
-    per = 10
-    counter = iter(range(3 * rounds + 1))
-
-    async def fresh() -> StreamDefinition:
-        s = _stream(f"B{next(counter)}")
-        await ensure_stream(nc, s)
-        return s
-
-    async def raw() -> float:
-        s = await fresh()
-        t0 = time.perf_counter()
-        await _gather_bounded([js.publish(f"{s.context}.job.j{i}", payloads[i]) for i in range(n)])
-        return n / (time.perf_counter() - t0)
-
-    async def single() -> float:
-        s = await fresh()
-        t0 = time.perf_counter()
-        results = await store.append_many(
-            s,
-            [(aggregate_subject(s.context, "job", f"j{i}"), f"j{i}", [events[i]], 0) for i in range(n)],
-            concurrency=CONCURRENCY,
-        )
-        rate = n / (time.perf_counter() - t0)
-        assert not [r for r in results if isinstance(r, BaseException)], "appends failed"
-        return rate
-
-    async def batched() -> float:
-        s = await fresh()
-        t0 = time.perf_counter()
-        results = await store.append_many(
-            s,
-            [
-                (aggregate_subject(s.context, "job", f"j{a}"), f"j{a}", events[a * per : (a + 1) * per], 0)
-                for a in range(n // per)
-            ],
-            concurrency=CONCURRENCY // 4,
-        )
-        rate = n / (time.perf_counter() - t0)
-        assert not [r for r in results if isinstance(r, BaseException)], "batch appends failed"
-        return rate
-
-    await raw()  # warm-up: first writes to a new store are slower
-    r_raw, r_single, r_batch = [], [], []
-    for _ in range(rounds):
-        r_raw.append(await raw())
-        r_single.append(await single())
-        r_batch.append(await batched())
-    base = statistics.median(r_raw)
-    return [
-        ("raw js.publish, 256 in flight (baseline)", base, 1.0),
-        (
-            "EventStore.append, 1 event, expected seq + msg id",
-            statistics.median(r_single),
-            statistics.median(r_single) / base,
-        ),
-        (
-            "EventStore.append, atomic batch of 10",
-            statistics.median(r_batch),
-            statistics.median(r_batch) / base,
-        ),
-    ]
-
-
-async def bench_replay(nc: Any, pool: asyncpg.Pool, n: int) -> list[tuple[str, float, float]]:
-    await ensure_stream(nc, JOBS)
-    store = EventStore(nc, REGISTRIES)
-    per_job = 10
-    appends = []
-    for j in range(n // per_job):
-        job = f"job-{j:06d}"
-        evs: list[Any] = [
-            JobRequested(job_id=job, kind="bench", requested_by="bench"),
-            JobQueued(job_id=job, kind="bench"),
-            JobStarted(job_id=job, worker="w"),
-        ]
-        evs += [JobItemsPlanned(job_id=job, total_items=k) for k in range(per_job - len(evs))]
-        appends.append((aggregate_subject("jobs", "job", job), job, [NewEvent(event=e) for e in evs], 0))
-    results = await store.append_many(JOBS, appends, concurrency=32)
-    assert not [r for r in results if isinstance(r, BaseException)]
-
-    js = nc.jetstream()
-    await js.add_consumer(
-        "JOBS",
-        ConsumerConfig(durable_name="bench_drain", ack_policy=AckPolicy.EXPLICIT, max_ack_pending=2000),
-    )
-    psub = await js.pull_subscribe_bind("bench_drain", stream="JOBS")
-    t0 = time.perf_counter()
-    seen = 0
-    while seen < n:
-        for m in await psub.fetch(1000, timeout=5):
-            await m.ack()
-            seen += 1
-    t_raw = time.perf_counter() - t0
-
-    projection = JobsProjection()
-    await active_generation(pool, projection)
-    t0 = time.perf_counter()
-    await rebuild(projection, nc, pool)
-    t_ours = time.perf_counter() - t0
-    rows = await pool.fetchval("SELECT count(*) FROM orchestrator.jobs")
-    assert rows == n // per_job, rows
-    return [
-        ("raw pull-consumer drain, no-op handler (baseline)", n / t_raw, 1.0),
-        ("projection replay into PostgreSQL (jobs read model)", n / t_ours, t_raw / t_ours),
-    ]
 
 
 async def main(
@@ -192,27 +49,13 @@ async def main(
     media_latency: float = 100.0,
     media_segments: int = 100_000,
 ) -> None:
-    if only & {"append", "replay"}:
-        with tempfile.TemporaryDirectory() as tmp:
-            server = start_nats(Path(tmp) / "nats")
-            pg = start_postgres(Path(tmp) / "pg")
-            nc = await nats.connect(server.url)
-            pool = await asyncpg.create_pool(pg.dsn(), min_size=2, max_size=4)
-            try:
-                async with pool.acquire() as conn:
-                    await migrate_runtime(conn)
-                append_rows = await bench_append(nc, events) if "append" in only else []
-                replay_rows = await bench_replay(nc, pool, replay_events) if "replay" in only else []
-            finally:
-                await pool.close()
-                await nc.drain()
-                server.stop()
-                pg.stop()
+    rows = (await run_append(events) if "append" in only else []) + (
+        await run_replay(replay_events) if "replay" in only else []
+    )
+    if rows:
         table = Table("benchmark", "events/s", "ratio vs baseline", "target", title="Skillstream benchmarks")
-        for name, rate, ratio in append_rows:
-            table.add_row(name, f"{rate:,.0f}", f"{ratio:.2f}×", "" if ratio == 1.0 else "≥ 0.80×")
-        for name, rate, ratio in replay_rows:
-            table.add_row(name, f"{rate:,.0f}", f"{ratio:.2f}×", "" if ratio == 1.0 else "≥ 0.50×")
+        for name, rate, ratio, target in rows:
+            table.add_row(name, f"{rate:,.0f}", f"{ratio:.2f}×", target)
         console.print(table)
     if "sse" in only:
         result = await bench_sse_fanout(clients=sse_clients, window=sse_window)

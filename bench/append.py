@@ -1,0 +1,118 @@
+"""Event store append benchmark (``make bench`` name ``append``): rows (name, events/s, ratio, target)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from skillstream_contracts.jobs import JOB_EVENTS, JobStarted
+from skillstream_contracts.streams import StreamDefinition, aggregate_subject
+from skillstream_devstack.embedded import start_nats
+from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
+
+CONCURRENCY = 256
+
+
+def _stream(name: str) -> StreamDefinition:
+    return StreamDefinition(name=name, context=name.lower(), subjects=(f"{name.lower()}.>",), description="bench")
+
+
+async def _gather_bounded(coros: list[Any], limit: int = CONCURRENCY) -> None:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(c: Any) -> None:
+        async with gate:
+            await c
+
+    await asyncio.gather(*(one(c) for c in coros))
+
+
+async def bench_append(nc: Any, n: int, rounds: int = 3) -> list[tuple[str, float, float]]:
+    """Alternate baseline and measured rounds on fresh streams; report the median rate of each."""
+    js = nc.jetstream()
+    store = EventStore(nc, {f"B{k}": JOB_EVENTS for k in range(3 * rounds + 1)})
+    events = [NewEvent(event=JobStarted(job_id=f"j{i}", worker="bench", total_items=i)) for i in range(n)]
+    payloads = [JOB_EVENTS.encode(e.event) for e in events]
+    per = 10
+    counter = iter(range(3 * rounds + 1))
+
+    async def fresh() -> StreamDefinition:
+        s = _stream(f"B{next(counter)}")
+        await ensure_stream(nc, s)
+        return s
+
+    async def raw() -> float:
+        s = await fresh()
+        t0 = time.perf_counter()
+        await _gather_bounded([js.publish(f"{s.context}.job.j{i}", payloads[i]) for i in range(n)])
+        return n / (time.perf_counter() - t0)
+
+    async def single() -> float:
+        s = await fresh()
+        t0 = time.perf_counter()
+        results = await store.append_many(
+            s,
+            [(aggregate_subject(s.context, "job", f"j{i}"), f"j{i}", [events[i]], 0) for i in range(n)],
+            concurrency=CONCURRENCY,
+        )
+        rate = n / (time.perf_counter() - t0)
+        assert not [r for r in results if isinstance(r, BaseException)], "appends failed"
+        return rate
+
+    async def batched() -> float:
+        s = await fresh()
+        t0 = time.perf_counter()
+        results = await store.append_many(
+            s,
+            [
+                (aggregate_subject(s.context, "job", f"j{a}"), f"j{a}", events[a * per : (a + 1) * per], 0)
+                for a in range(n // per)
+            ],
+            concurrency=CONCURRENCY // 4,
+        )
+        rate = n / (time.perf_counter() - t0)
+        assert not [r for r in results if isinstance(r, BaseException)], "batch appends failed"
+        return rate
+
+    await raw()  # warm-up: first writes to a new store are slower
+    r_raw, r_single, r_batch = [], [], []
+    for _ in range(rounds):
+        r_raw.append(await raw())
+        r_single.append(await single())
+        r_batch.append(await batched())
+    base = statistics.median(r_raw)
+    return [
+        ("raw js.publish, 256 in flight (baseline)", base, 1.0),
+        (
+            "EventStore.append, 1 event, expected seq + msg id",
+            statistics.median(r_single),
+            statistics.median(r_single) / base,
+        ),
+        (
+            "EventStore.append, atomic batch of 10",
+            statistics.median(r_batch),
+            statistics.median(r_batch) / base,
+        ),
+    ]
+
+
+async def run_append(events: int) -> list[tuple[str, float, float, str]]:
+    """Start embedded NATS, run :func:`bench_append`; rows (name, events/s, ratio vs baseline, target)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_nats(Path(tmp) / "nats")
+        nc = await nats.connect(server.url)
+        try:
+            rows = await bench_append(nc, events)
+        finally:
+            await nc.drain()
+            server.stop()
+    return [(name, rate, ratio, "" if ratio == 1.0 else "≥ 0.80×") for name, rate, ratio in rows]
+
+
+__all__ = ["run_append"]
