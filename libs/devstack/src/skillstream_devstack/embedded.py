@@ -102,11 +102,14 @@ class EmbeddedNats:
     """A running ``nats-server -js`` child process.
 
     ``url`` is the client URL; ``monitor_url`` the HTTP monitoring endpoint (``/healthz``, ``/jsz``).
+    ``sync_always`` (default True) fsyncs every write before it is acknowledged; False keeps NATS's default
+    periodic sync, which benchmarks use to measure the client and server rather than the disk.
     """
 
     store_dir: Path
     port: int
     monitor_port: int
+    sync_always: bool = True
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
 
@@ -122,15 +125,17 @@ class EmbeddedNats:
         return f"http://127.0.0.1:{self.monitor_port}"
 
     def config_text(self) -> str:
-        """The server configuration: loopback only, JetStream file store with ``sync_interval: always``."""
+        """The server configuration: loopback only, JetStream file store with ``sync_interval: always``
+        (or NATS's default periodic sync when ``sync_always`` is False)."""
         store = (self.store_dir / "jetstream-data").as_posix()
+        sync = "  sync_interval: always\n" if self.sync_always else ""
         return (
             f"listen: 127.0.0.1:{self.port}\n"
             f"http: 127.0.0.1:{self.monitor_port}\n"
             "max_payload: 8MB\n"
             "jetstream {\n"
             f'  store_dir: "{store}"\n'
-            "  sync_interval: always\n"
+            f"{sync}"
             "}\n"
         )
 
@@ -177,9 +182,14 @@ class EmbeddedNats:
             self.process.wait()
 
 
-def start_nats(store_dir: Path, port: int | None = None, monitor_port: int | None = None) -> EmbeddedNats:
-    """Start an embedded JetStream server keeping its data in ``store_dir`` (reused if present)."""
-    return EmbeddedNats(store_dir, port or free_port(), monitor_port or free_port()).start()
+def start_nats(
+    store_dir: Path, port: int | None = None, monitor_port: int | None = None, *, sync_always: bool = True
+) -> EmbeddedNats:
+    """Start an embedded JetStream server keeping its data in ``store_dir`` (reused if present).
+
+    ``sync_always=False`` starts it with NATS's default periodic sync instead of fsync on every write.
+    """
+    return EmbeddedNats(store_dir, port or free_port(), monitor_port or free_port(), sync_always=sync_always).start()
 
 
 @dataclass
