@@ -37,6 +37,7 @@ from skillstream_contracts.events import (
 )
 from skillstream_contracts.jobreport import JobReport
 from skillstream_contracts.streams import StreamDefinition
+from skillstream_runtime.envelope import EnvelopeWriter
 from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
 
 _WRONG_LAST_SEQUENCE = 10071
@@ -189,6 +190,7 @@ class EventStore:
     def __init__(self, nc: Client, registries: Mapping[str, EventRegistry], timeout: float = 10.0) -> None:
         self._nc = nc
         self._registries = dict(registries)
+        self._writers = {name: EnvelopeWriter(r) for name, r in self._registries.items()}
         self._timeout = timeout
 
     def registry(self, stream: str) -> EventRegistry:
@@ -198,10 +200,6 @@ class EventStore:
             raise EventStoreError(f"no event registry for stream {stream!r}") from e
 
     # --- append ------------------------------------------------------------------------------------
-
-    def _message(self, stream: str, aggregate_id: str, new: NewEvent) -> tuple[bytes, dict[str, str]]:
-        registry = self.registry(stream)
-        return registry.encode(new.event), metadata_for(registry, aggregate_id, new).to_headers()
 
     async def append(
         self,
@@ -226,7 +224,11 @@ class EventStore:
             raise ValueError("append needs at least one event")
         if len(events) > _MAX_ATOMIC_BATCH:
             raise ValueError(f"at most {_MAX_ATOMIC_BATCH} events per append")
-        messages = [self._message(stream.name, aggregate_id, e) for e in events]
+        writer = self._writers.get(stream.name)
+        if writer is None:
+            self.registry(stream.name)  # raises EventStoreError
+            raise AssertionError("unreachable")
+        messages = [writer.message(aggregate_id, e) for e in events]
         if expected_last_sequence is not None:
             messages[0][1][Headers.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(expected_last_sequence)
         try:
