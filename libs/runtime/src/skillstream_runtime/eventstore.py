@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
@@ -60,8 +61,9 @@ class NewEvent:
     job: JobReport | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class RecordedEvent:
+# RecordedEvent and AppendResult are frozen msgspec structs rather than dataclasses: replay builds one
+# RecordedEvent per stored event, and a struct is built about ten times faster than a frozen dataclass.
+class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     """An event as stored: where (subject, stream sequence), its envelope and its decoded payload."""
 
     stream: str
@@ -76,8 +78,7 @@ class RecordedEvent:
         return self.metadata.event_type
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppendResult:
+class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
     """Stream sequences of an append: ``first_sequence..last_sequence``; ``duplicate`` when already stored."""
 
     stream: str
