@@ -271,3 +271,24 @@ async def test_append_many_reports_each_outcome_in_order(store: AbstractEventSto
     assert isinstance(results[0], AppendResult)
     assert isinstance(results[1], AppendResult)
     assert isinstance(results[2], ConcurrencyError)
+
+
+async def test_append_many_keeps_order_with_many_in_flight(store: AbstractEventStore) -> None:
+    taken = [aggregate_subject("jobs", "job", f"t{i}") for i in range(10)]
+    for i, subject in enumerate(taken):
+        await store.append(JOBS, subject, f"t{i}", [requested(f"t{i}")], expected_last_sequence=0)
+    appends: list[tuple[str, str, list[NewEvent], int | None]] = []
+    for i in range(40):
+        if i % 4 == 0:  # an aggregate that exists already: a conflict, reported in its place
+            appends.append((taken[i // 4], f"t{i // 4}", [requested(f"t{i}-again")], 0))
+        appends.append((aggregate_subject("jobs", "job", f"w{i}"), f"w{i}", [requested(f"w{i}")], 0))
+    results = await store.append_many(JOBS, appends, concurrency=7)
+    assert len(results) == 50
+    for (subject, _, _, _), result in zip(appends, results, strict=True):
+        if subject in taken:
+            assert isinstance(result, ConcurrencyError)
+        else:
+            assert isinstance(result, AppendResult)
+            assert [r.subject for r in await store.load(JOBS, subject)] == [subject]
+            assert (await store.load(JOBS, subject))[0].sequence == result.last_sequence
+    assert await store.append_many(JOBS, [], concurrency=7) == []

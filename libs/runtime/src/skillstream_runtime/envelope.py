@@ -1,6 +1,6 @@
 """The envelope headers an append writes, built straight from a :class:`NewEvent` on the append path.
 
-They are exactly :meth:`EventMetadata.to_headers` of :func:`~skillstream_runtime.eventstore.metadata_for`
+They are exactly the :meth:`EventMetadata.to_headers` of :func:`metadata_for`, the envelope a store writes
 (a test holds them equal), without building the metadata struct for every event: the type comes from the
 event's tag and its schema version, as header text, from a per-registry cache.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from skillstream_contracts.events import EventRegistry, Headers
+from skillstream_contracts.events import EventMetadata, EventRegistry, Headers, event_type_of
 
 if TYPE_CHECKING:
     from skillstream_runtime.eventstore import NewEvent
@@ -62,4 +62,24 @@ class EnvelopeWriter:
         return self._registry.encode(event), headers
 
 
-__all__ = ["EnvelopeWriter"]
+def metadata_for(registry: EventRegistry, aggregate_id: str, new: NewEvent) -> EventMetadata:
+    """The envelope a store writes for ``new``: its own fields plus the event's type, the schema version
+    ``registry`` writes for it and ``aggregate_id``.
+
+    Raises:
+        skillstream_contracts.UnknownEventType: the event's type is not in ``registry``.
+    """
+    event_type = event_type_of(new.event)
+    return EventMetadata(
+        event_id=new.event_id,
+        event_type=event_type,
+        schema_version=registry.current_version(event_type),
+        aggregate_id=aggregate_id,
+        occurred_at=new.occurred_at,
+        correlation_id=new.correlation_id,
+        causation_id=new.causation_id,
+        job=new.job,
+    )
+
+
+__all__ = ["EnvelopeWriter", "metadata_for"]

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import msgspec
 import nats.errors
@@ -32,13 +32,12 @@ from skillstream_contracts.events import (
     EventMetadata,
     EventRegistry,
     Headers,
-    event_type_of,
     new_event_id,
     utcnow,
 )
 from skillstream_contracts.jobreport import JobReport
 from skillstream_contracts.streams import StreamDefinition
-from skillstream_runtime.envelope import EnvelopeWriter
+from skillstream_runtime.envelope import EnvelopeWriter, metadata_for
 from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
 
 _WRONG_LAST_SEQUENCE = 10071
@@ -85,26 +84,6 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
     first_sequence: int
     last_sequence: int
     duplicate: bool = False
-
-
-def metadata_for(registry: EventRegistry, aggregate_id: str, new: NewEvent) -> EventMetadata:
-    """The envelope a store writes for ``new``: its own fields plus the event's type, the schema version
-    ``registry`` writes for it and ``aggregate_id``.
-
-    Raises:
-        skillstream_contracts.UnknownEventType: the event's type is not in ``registry``.
-    """
-    event_type = event_type_of(new.event)
-    return EventMetadata(
-        event_id=new.event_id,
-        event_type=event_type,
-        schema_version=registry.current_version(event_type),
-        aggregate_id=aggregate_id,
-        occurred_at=new.occurred_at,
-        correlation_id=new.correlation_id,
-        causation_id=new.causation_id,
-        job=new.job,
-    )
 
 
 class AbstractEventStore(Protocol):
@@ -298,14 +277,23 @@ class EventStore:
         order; a failed append yields its exception instead of raising, so one conflict does not hide the
         outcome of the others.
         """
-        gate = asyncio.Semaphore(concurrency)
+        items = list(appends)
+        results: list[AppendResult | BaseException | None] = [None] * len(items)
+        queue = iter(enumerate(items))
 
-        async def one(item: tuple[str, str, Sequence[NewEvent], int | None]) -> AppendResult:
-            subject, aggregate_id, events, expected = item
-            async with gate:
-                return await self.append(stream, subject, aggregate_id, events, expected_last_sequence=expected)
+        # ``concurrency`` workers sharing one iterator, rather than a task per append behind a semaphore:
+        # releasing an asyncio.Semaphore scans its waiters, which cost ~26 µs per append with thousands queued.
+        async def worker() -> None:
+            for i, (subject, aggregate_id, events, expected) in queue:
+                try:
+                    results[i] = await self.append(
+                        stream, subject, aggregate_id, events, expected_last_sequence=expected
+                    )
+                except Exception as e:  # noqa: BLE001 - reported in the result, one conflict hides no other outcome
+                    results[i] = e
 
-        return list(await asyncio.gather(*(one(i) for i in appends), return_exceptions=True))
+        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items))))))
+        return cast("list[AppendResult | BaseException]", results)  # every worker filled its slots
 
     # --- read --------------------------------------------------------------------------------------
 
