@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -220,7 +219,7 @@ class EventStore:
             raise StreamNotFoundError(f"no stream listens on {subject}") from e
         except nats.errors.TimeoutError as e:
             raise AppendError(f"append to {subject} timed out after {self._timeout}s") from e
-        ack = json.loads(reply.data)
+        ack = msgspec.json.decode(reply.data)  # the ack as a dict; ~10× faster than json.loads
         error = ack.get("error")
         if error is None:
             last = int(ack["seq"])
@@ -315,7 +314,7 @@ class EventStore:
         try:
             while True:
                 request = {"seq": start, "next_by_subj": subject, "batch": _DIRECT_BATCH}
-                await self._nc.publish(f"$JS.API.DIRECT.GET.{stream.name}", json.dumps(request).encode(), reply=inbox)
+                await self._nc.publish(f"$JS.API.DIRECT.GET.{stream.name}", msgspec.json.encode(request), reply=inbox)
                 while True:
                     try:
                         msg = await sub.next_msg(timeout=self._timeout)
