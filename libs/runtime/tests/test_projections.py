@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy
 
 from skillstream_contracts.jobs import JOB_EVENTS, JobQueued, JobStarted
 from skillstream_contracts.streams import JOBS, aggregate_subject
@@ -18,7 +20,7 @@ from skillstream_runtime.deadletters import list_dead_letters, retry_dead_letter
 from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
 from skillstream_runtime.generations import ProjectionWorker, active_generation, checkpoints, rebuild
 from skillstream_runtime.migrations import migrate_runtime
-from skillstream_runtime.projections import ProjectionRunner, RunnerSettings
+from skillstream_runtime.projections import ProjectionRunner, RunnerSettings, consumer_name
 from skillstream_testing.sample import LedgerProjection
 
 FAST = RunnerSettings(
@@ -75,6 +77,29 @@ async def test_projection_applies_every_event_once_and_checkpoints(
     # Running again applies nothing twice.
     await run_until_caught_up(projection, nc, pg_pool)
     assert await rows(pg_pool, "sample") == (ledger, counts)
+
+
+async def test_one_cumulative_ack_per_batch_leaves_nothing_pending(
+    nc: Any, pg_pool: asyncpg.Pool, store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    total = await publish(store, jobs=10, per_job=20)  # 200 events: at least four batches of 50
+    acks: list[int] = []
+    real_ack = Msg.ack
+
+    async def counting_ack(msg: Msg) -> None:
+        acks.append(msg.metadata.sequence.stream)
+        await real_ack(msg)
+
+    monkeypatch.setattr(Msg, "ack", counting_ack)
+    projection = LedgerProjection()
+    gen = await run_until_caught_up(projection, nc, pg_pool)
+    assert len((await rows(pg_pool, "sample"))[0]) == total
+    assert 4 <= len(acks) < total // 10, acks  # one per fetched batch, not one per event
+    assert acks[-1] == total
+    info = await nc.jetstream().consumer_info("JOBS", consumer_name("job_ledger", gen))
+    assert info.config.ack_policy == AckPolicy.ALL
+    assert info.num_ack_pending == 0
+    assert info.ack_floor.stream_seq == total
 
 
 async def test_killed_mid_batch_and_restarted_equals_uninterrupted(

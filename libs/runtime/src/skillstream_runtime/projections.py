@@ -158,12 +158,14 @@ class ProjectionRunner:
         Called at every start: the checkpoint in PostgreSQL, not the consumer's ack state, is the truth, and
         starting exactly after it keeps stream order even when a crash left a batch unacknowledged (JetStream
         would otherwise redeliver that batch after newer events). The consumer redelivers without limit;
-        ``max_deliver`` is enforced here, in order, by :meth:`_apply_with_retries`.
+        ``max_deliver`` is enforced here, in order, by :meth:`_apply_with_retries`. Acks are cumulative
+        (``AckPolicy.ALL``, one ack per batch): the consumer's ack state only keeps JetStream from redelivering,
+        and events after the PostgreSQL checkpoint are re-applied (idempotently) after a crash whatever was acked.
         """
         filters = list(self.projection.sources[self.stream])
         config = ConsumerConfig(
             durable_name=self.durable,
-            ack_policy=AckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.ALL,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=start_sequence,
             ack_wait=self.settings.ack_wait,
@@ -228,25 +230,20 @@ class ProjectionRunner:
     # --- one batch ---------------------------------------------------------------------------------
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
-        fresh: list[Msg] = []
-        for m in msgs:
-            if m.metadata.sequence.stream > self.checkpoint:
-                fresh.append(m)
-            else:
-                await m.ack()  # redelivered, already applied
-        if not fresh:
-            return
-        try:
-            decoded = [decode_message(self._registry, m) for m in fresh]
-            await self._transient_retry(self._commit, decoded, fresh[-1].metadata.sequence.stream)
-        except GenerationRetired:
-            raise
-        except Exception as e:  # noqa: BLE001 - a handler may raise anything; isolate it below
-            self._log.warning("batch failed, isolating the failing event", error=repr(e), size=len(fresh))
-            await self._one_by_one(fresh)
-            return
-        for m in fresh:
-            await m.ack()
+        # Messages at or below the checkpoint are redeliveries, already applied: skipped, and acked with the rest.
+        fresh = [m for m in msgs if m.metadata.sequence.stream > self.checkpoint]
+        if fresh:
+            try:
+                decoded = [decode_message(self._registry, m) for m in fresh]
+                await self._transient_retry(self._commit, decoded, fresh[-1].metadata.sequence.stream)
+            except GenerationRetired:
+                raise
+            except Exception as e:  # noqa: BLE001 - a handler may raise anything; isolate it below
+                self._log.warning("batch failed, isolating the failing event", error=repr(e), size=len(fresh))
+                await self._one_by_one(fresh)
+                return
+        # AckPolicy.ALL: one ack of the batch's last message acks the whole batch (and anything before it).
+        await msgs[-1].ack()
 
     async def _commit(self, events: Sequence[RecordedEvent], last_sequence: int) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
