@@ -27,13 +27,11 @@ per table and kind of change, whatever its size.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 import asyncpg
 
@@ -136,9 +134,9 @@ _SEQUENCE_SETS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    """One ``segment_downloads`` row (field order = ``_COURSE``'s job id, segment id, then ``_SEGMENT``)."""
+class _Segment(NamedTuple):
+    """One ``segment_downloads`` row (field order = ``_COURSE``'s job id, segment id, then ``_SEGMENT``), a plain
+    tuple so that it is written as it is (a dataclass's ``astuple``/``replace`` took a fifth of a replay)."""
 
     job_id: str
     segment_id: int
@@ -153,11 +151,6 @@ class _Segment:
     target_path: str | None
     updated_at: dt.datetime
     sequence: int
-
-
-_segment_row: Final = attrgetter(*(f.name for f in dataclasses.fields(_Segment)))
-"""A ``_Segment`` as a plain tuple in field order: ``dataclasses.astuple`` deep-copies every field, which took a
-fifth of a replay's time."""
 
 
 def _next(old: _Segment | None, r: RecordedEvent, e: _SegmentEvent) -> _Segment | None:
@@ -185,7 +178,7 @@ def _next(old: _Segment | None, r: RecordedEvent, e: _SegmentEvent) -> _Segment 
         case SegmentFailed():
             change = {"state": "failed", "attempts": max(attempts, e.attempts)}
             change |= {"reason": e.reason, "http_status": e.http_status}
-    return dataclasses.replace(row, updated_at=at, sequence=seq, **change)
+    return row._replace(updated_at=at, sequence=seq, **change)
 
 
 @dataclass(slots=True)
@@ -372,7 +365,7 @@ async def _apply_segments(
         changed.add(key)
         courses[(new.job_id, new.course_id)].move(old, new)
         jobs[new.job_id].move(old, new)
-    await _SEGMENTS(conn, schema, [_segment_row(rows[k]) for k in sorted(changed)])
+    await _SEGMENTS(conn, schema, [rows[k] for k in sorted(changed)])
     await _COURSE_TALLY(conn, schema, [t.row(*k) for k, t in courses.items()])
     await _BULK_TALLY(conn, schema, [t.row(k) for k, t in jobs.items()])
 
