@@ -122,30 +122,18 @@ class EventMetadata(msgspec.Struct, frozen=True, kw_only=True):
             EventDecodeError: a required header is missing or malformed.
         """
         try:
-            # header names bound once at module level: replay decodes one envelope per event
             return cls(
-                event_id=headers[_EVENT_ID],
-                event_type=headers[_EVENT_TYPE],
-                schema_version=int(headers[_SCHEMA_VERSION]),
-                aggregate_id=headers[_AGGREGATE_ID],
-                occurred_at=_fromisoformat(headers[_OCCURRED_AT]),
-                correlation_id=headers.get(_CORRELATION_ID),
-                causation_id=headers.get(_CAUSATION_ID),
-                job=None if _JOB_ID not in headers else JobReport.from_headers(headers),
+                event_id=headers[Headers.EVENT_ID],
+                event_type=headers[Headers.EVENT_TYPE],
+                schema_version=int(headers[Headers.SCHEMA_VERSION]),
+                aggregate_id=headers[Headers.AGGREGATE_ID],
+                occurred_at=dt.datetime.fromisoformat(headers[Headers.OCCURRED_AT]),
+                correlation_id=headers.get(Headers.CORRELATION_ID),
+                causation_id=headers.get(Headers.CAUSATION_ID),
+                job=None if Headers.JOB_ID not in headers else JobReport.from_headers(headers),
             )
         except (KeyError, ValueError) as e:
             raise EventDecodeError(f"bad event headers: {e!r}") from e
-
-
-_EVENT_ID = Headers.EVENT_ID
-_EVENT_TYPE = Headers.EVENT_TYPE
-_SCHEMA_VERSION = Headers.SCHEMA_VERSION
-_AGGREGATE_ID = Headers.AGGREGATE_ID
-_OCCURRED_AT = Headers.OCCURRED_AT
-_CORRELATION_ID = Headers.CORRELATION_ID
-_CAUSATION_ID = Headers.CAUSATION_ID
-_JOB_ID = Headers.JOB_ID
-_fromisoformat = dt.datetime.fromisoformat
 
 
 class EventRegistry:
