@@ -36,7 +36,7 @@ from skillstream_contracts.events import (
 )
 from skillstream_contracts.jobreport import JobReport
 from skillstream_contracts.streams import StreamDefinition
-from skillstream_runtime.envelope import EnvelopeWriter, metadata_for
+from skillstream_runtime.envelope import EnvelopeWriter, metadata_for, stream_position
 from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
 
 _WRONG_LAST_SEQUENCE = 10071
@@ -168,13 +168,15 @@ class EventStore:
 
     def __init__(self, nc: Client, registries: Mapping[str, EventRegistry], timeout: float = 10.0) -> None:
         self._nc = nc
-        self._registries = dict(registries)
-        self._writers = {name: EnvelopeWriter(r) for name, r in self._registries.items()}
+        self._writers = {name: EnvelopeWriter(r) for name, r in registries.items()}
         self._timeout = timeout
 
     def registry(self, stream: str) -> EventRegistry:
+        return self._writer(stream).registry
+
+    def _writer(self, stream: str) -> EnvelopeWriter:
         try:
-            return self._registries[stream]
+            return self._writers[stream]
         except KeyError as e:
             raise EventStoreError(f"no event registry for stream {stream!r}") from e
 
@@ -203,10 +205,7 @@ class EventStore:
             raise ValueError("append needs at least one event")
         if len(events) > _MAX_ATOMIC_BATCH:
             raise ValueError(f"at most {_MAX_ATOMIC_BATCH} events per append")
-        writer = self._writers.get(stream.name)
-        if writer is None:
-            self.registry(stream.name)  # raises EventStoreError
-            raise AssertionError("unreachable")
+        writer = self._writer(stream.name)
         messages = [writer.message(aggregate_id, e) for e in events]
         if expected_last_sequence is not None:
             messages[0][1][Headers.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(expected_last_sequence)
@@ -365,22 +364,8 @@ def decode_message(registry: EventRegistry, msg: Msg) -> RecordedEvent:
         nats.errors.NotJSMessageError: ``msg`` was not delivered by a JetStream consumer.
         skillstream_contracts.ContractError: as :func:`record_event`.
     """
-    stream, sequence = _stream_position(msg)
+    stream, sequence = stream_position(msg)
     return record_event(registry, stream, msg.subject, sequence, msg.headers or {}, msg.data)
-
-
-_ACK_V1_TOKENS = 9  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<timestamp>.<pending>
-
-
-def _stream_position(msg: Msg) -> tuple[str, int]:
-    # The stream and stream sequence are tokens of the ack reply subject (ADR-15). Reading just those two
-    # of the usual layout skips nats-py's full metadata (a timestamp and two dataclasses per message),
-    # which was half the cost of decoding one; any other layout goes through nats-py.
-    tokens = (msg.reply or "").split(".")
-    if len(tokens) == _ACK_V1_TOKENS and tokens[0] == "$JS" and tokens[1] == "ACK":
-        return tokens[2], int(tokens[5])
-    metadata = msg.metadata
-    return metadata.stream, metadata.sequence.stream
 
 
 __all__ = [

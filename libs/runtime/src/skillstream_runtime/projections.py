@@ -43,6 +43,7 @@ from prometheus_client import Counter, Gauge
 
 from skillstream_contracts import ContractError
 from skillstream_contracts.events import EventRegistry, Headers
+from skillstream_runtime.envelope import stream_position
 from skillstream_runtime.eventstore import RecordedEvent, decode_message
 
 log = structlog.get_logger(__name__)
@@ -231,11 +232,11 @@ class ProjectionRunner:
 
     async def _handle_batch(self, msgs: list[Msg]) -> None:
         # Messages at or below the checkpoint are redeliveries, already applied: skipped, and acked with the rest.
-        fresh = [m for m in msgs if m.metadata.sequence.stream > self.checkpoint]
+        fresh = [m for m in msgs if stream_position(m)[1] > self.checkpoint]
         if fresh:
             try:
                 decoded = [decode_message(self._registry, m) for m in fresh]
-                await self._transient_retry(self._commit, decoded, fresh[-1].metadata.sequence.stream)
+                await self._transient_retry(self._commit, decoded, decoded[-1].sequence)
             except GenerationRetired:
                 raise
             except Exception as e:  # noqa: BLE001 - a handler may raise anything; isolate it below
@@ -294,7 +295,7 @@ class ProjectionRunner:
 
     async def _one_by_one(self, msgs: list[Msg]) -> None:
         for i, msg in enumerate(msgs):
-            seq = msg.metadata.sequence.stream
+            seq = stream_position(msg)[1]
             with structlog.contextvars.bound_contextvars(stream_sequence=seq, subject=msg.subject):
                 error, attempts = await self._apply_with_retries(msg, rest=msgs[i + 1 :])
                 if error is None:
@@ -323,7 +324,7 @@ class ProjectionRunner:
                 with attempt:
                     for m in (msg, *rest):  # keep the event and those queued behind it from redelivery
                         await m.in_progress()
-                    await self._transient_retry(self._commit, [event], msg.metadata.sequence.stream)
+                    await self._transient_retry(self._commit, [event], event.sequence)
         except GenerationRetired:
             raise
         except Exception as e:  # noqa: BLE001 - whatever the handler raised goes in the dead letter
@@ -334,7 +335,7 @@ class ProjectionRunner:
     async def _dead_letter(self, msg: Msg, error: str, attempts: int) -> None:
         """Store the event in ``skillstream.dead_letters`` and move the checkpoint past it, in one
         transaction (idempotent per projection, generation, stream and sequence)."""
-        seq = msg.metadata.sequence.stream
+        seq = stream_position(msg)[1]
         headers = dict(msg.headers or {})
         async with self._pool.acquire() as conn, conn.transaction():
             await self._assert_active(conn)
