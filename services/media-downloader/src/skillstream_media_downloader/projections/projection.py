@@ -181,6 +181,10 @@ def _next(old: _Segment | None, r: RecordedEvent, e: _SegmentEvent) -> _Segment 
     return row._replace(updated_at=at, sequence=seq, **change)
 
 
+# the stored row's columns named in _Segment's order, so a row is read by position whatever the table's order
+_SEGMENT_COLUMNS: Final = ", ".join(f"s.{name}" for name in _Segment._fields)
+
+
 @dataclass(slots=True)
 class _Tally:
     """The counter deltas of one course or one bulk download in one batch."""
@@ -346,12 +350,12 @@ async def _apply_segments(
         return
     keys = list({(e.job_id, e.segment_id) for _, e in events})
     stored = await conn.fetch(
-        f'SELECT s.* FROM "{schema}".segment_downloads s'
+        f'SELECT {_SEGMENT_COLUMNS} FROM "{schema}".segment_downloads s'
         " JOIN unnest($1::text[], $2::bigint[]) AS u(job_id, segment_id) USING (job_id, segment_id)",
         [j for j, _ in keys],
         [s for _, s in keys],
     )
-    rows = {(r[0], r[1]): _Segment(*r) for r in stored}  # SELECT s.*: the table's columns in _Segment's order
+    rows = {(r[0], r[1]): _Segment(*r) for r in stored}  # selected in _Segment's field order
     changed: set[tuple[str, int]] = set()
     courses: defaultdict[tuple[str, int], _Tally] = defaultdict(_Tally)
     jobs: defaultdict[str, _Tally] = defaultdict(_Tally)
