@@ -18,6 +18,10 @@ class SegmentWork(msgspec.Struct, frozen=True, kw_only=True):
     ``cdn_key`` is the object key signed when a download starts; ``target_path`` is relative to the storage
     root and already sanitised; ``expected_size`` (bytes) and ``expected_sha256`` (lowercase hex) come from the
     catalogue when it knows them; ``correlation_id`` is the job's, carried onto the segment's events.
+    ``queued_sequence`` is the ``MEDIA`` stream sequence of the segment's ``SegmentQueued`` event of this job
+    when that append was the subject's newest event (None when unknown, e.g. a resumed job's repeat): a first
+    delivery may then append its first step expecting that sequence instead of loading the subject first, and
+    loads it only when the append conflicts.
     """
 
     job_id: str
@@ -28,6 +32,7 @@ class SegmentWork(msgspec.Struct, frozen=True, kw_only=True):
     expected_size: int | None = None
     expected_sha256: str | None = None
     correlation_id: str | None = None
+    queued_sequence: int | None = None
 
 
 __all__ = ["SegmentWork"]
