@@ -15,13 +15,17 @@ measured in the same process on the same servers (these machines are noisy; abso
 4. TGA (``bench/tga.py``): ``tga-parse``, the AuthorIT parser vs bare ``lxml.etree.fromstring`` over the real
    unit files (target ≥ 0.5×); ``tga-download``, a full-catalogue bulk download from the TGA sandbox
    (components/s, peak memory of tga-ingest).
-5. Media (``bench/media.py``): ``media-2k``, 2,000 segments from the media sandbox at concurrency 10 with a fixed
-   latency, a bulk download job vs a plain asyncio + httpx loop (target ≥ 0.8×); ``media-100k``, 100,000 small
-   segments: wall time vs the floor the cap sets (target ≤ 1.25×) and the downloader's start and peak RSS.
+5. Media (``bench/media.py``), each on its own real stack (media sandbox, orchestrator, media-downloader,
+   gateway, nats-server, PostgreSQL): ``media-2k``, 2,000 segments from the media sandbox at concurrency 10
+   at 100 ms and at 20 ms CDN latency, a bulk download job vs a plain asyncio + httpx loop at each (segments/s,
+   target ≥ 0.8×); ``media-100k``, 100,000 small segments at 100 ms: wall time vs the floor the cap sets
+   (target ≤ 1.05×). For both, over the jobs only: CPU ms per segment of each process and summed over the
+   stack, the sandbox apart (target ≤ 4 ms); NATS messages per segment, in + out at the server and per
+   connection (target ≤ 12); RSS and PSS of each process (PostgreSQL: postmaster + backends) at the start
+   and the peak (``bench/media_measure.py``, tables in ``bench/media_report.py``).
 
 Usage: ``python bench/run.py [append] [replay] [sse] [tga-parse] [tga-download] [media-2k] [media-100k] …``
-(no name: all of them)
-"""
+(no name: all of them)"""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ import asyncio
 
 from append import run_append
 from media import bench_media_2k, bench_media_100k
+from media_report import bulk_table, nats_table, process_table, throughput_table
 from replay import run_replay
 from rich.console import Console
 from rich.table import Table
@@ -38,6 +43,8 @@ from sse_report import LEGEND
 from tga import bench_download, bench_parse
 
 console = Console()
+wide = Console(width=max(console.width, 140))
+"""For the media tables: their process names and memory spans need more than a pipe's default 80 columns."""
 
 
 async def main(
@@ -46,8 +53,9 @@ async def main(
     only: set[str],
     sse_clients: int,
     sse_window: float,
-    media_latency: float = 100.0,
+    media_latencies: tuple[float, ...] = (100.0, 20.0),
     media_segments: int = 100_000,
+    media_2k_segments: int = 2000,
 ) -> None:
     rows = (await run_append(events) if "append" in only else []) + (
         await run_replay(replay_events) if "replay" in only else []
@@ -91,20 +99,24 @@ async def main(
             f"{m['seconds']:.1f} s = {m['per_second']:,.0f} components/s; tga-ingest RSS {m['start_rss_mib']:.0f} → "
             f"peak {m['peak_rss_mib']:.0f} MiB"
         )
+    if "media-2k" in only or "media-100k" in only:
+        await _media(only, media_latencies, media_segments, media_2k_segments)
+
+
+async def _media(only: set[str], latencies: tuple[float, ...], segments: int, segments_2k: int) -> None:
+    """The media tables: per latency, throughput beside the baseline, per process CPU and memory, NATS."""
     if "media-2k" in only:
-        table = Table("benchmark", "segments/s", "ratio vs baseline", "target", title="Media download, 2,000 segments")
-        for name, rate, ratio in await bench_media_2k(latency_ms=media_latency):
-            table.add_row(name, f"{rate:,.1f}", f"{ratio:.2f}×", "" if ratio == 1.0 else "≥ 0.80×")
-        console.print(table)
+        for r in await bench_media_2k(latencies, segments=segments_2k):
+            wide.print(throughput_table(r))
+            title = f"Media at {r.latency_ms:g} ms"
+            wide.print(process_table(r.measures, title))
+            wide.print(nats_table(r.measures, title))
     if "media-100k" in only:
-        m = await bench_media_100k(segments=media_segments, latency_ms=media_latency)
-        p = m["progress"]
-        console.print(
-            f"Media bulk download of {m['segments']:,} segments at {media_latency:.0f} ms latency: {m['status']}, "
-            f"{p['succeeded']:,} downloaded, {p['failed']} failed, in {m['seconds']:.1f} s; floor set by the cap "
-            f"{m['floor']:.1f} s → {m['ratio']:.2f}× (target ≤ 1.25×); media-downloader RSS "
-            f"{m['start_rss_mib']:.0f} → peak {m['peak_rss_mib']:.0f} MiB"
-        )
+        bulk = await bench_media_100k(segments=segments, latency_ms=latencies[0])
+        wide.print(bulk_table(bulk))
+        title = f"Media bulk download, {bulk.measures.segments:,} segments"
+        wide.print(process_table(bulk.measures, title))
+        wide.print(nats_table(bulk.measures, title))
 
 
 BENCHMARKS = ("append", "replay", "sse", "tga-parse", "tga-download", "media-2k", "media-100k")
@@ -118,8 +130,15 @@ if __name__ == "__main__":
     parser.add_argument("--replay-events", type=int, default=100_000, help="events in the replayed stream")
     parser.add_argument("--sse-clients", type=int, default=1000, help="concurrent SSE clients")
     parser.add_argument("--sse-window", type=float, default=15.0, help="seconds measured with every client on")
-    parser.add_argument("--media-latency", type=float, default=100.0, help="CDN latency per request, ms")
+    parser.add_argument(
+        "--media-latency",
+        type=float,
+        nargs="+",
+        default=[100.0, 20.0],
+        help="CDN latencies per request, ms: media-2k runs at each, media-100k at the first",
+    )
     parser.add_argument("--media-segments", type=int, default=100_000, help="segments of the media-100k run")
+    parser.add_argument("--media-2k-segments", type=int, default=2000, help="segments of the media-2k runs")
     args = parser.parse_args()
     if unknown := set(args.only) - set(BENCHMARKS):
         parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
@@ -130,7 +149,8 @@ if __name__ == "__main__":
             set(args.only or BENCHMARKS),
             args.sse_clients,
             args.sse_window,
-            args.media_latency,
+            tuple(args.media_latency),
             args.media_segments,
+            args.media_2k_segments,
         )
     )
