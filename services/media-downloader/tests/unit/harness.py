@@ -76,8 +76,8 @@ class Harness:
             expected_sha256=hashlib.sha256(data).hexdigest() if sha else None,
         )
 
-    async def record_queued(self, work: SegmentWork) -> None:
-        """Append the segment's ``SegmentQueued`` as the bulk download does."""
+    async def record_queued(self, work: SegmentWork) -> int:
+        """Append the segment's ``SegmentQueued`` as the bulk download does; its stream sequence."""
         queued = SegmentQueued(
             job_id=work.job_id,
             course_id=work.course_id,
@@ -90,7 +90,7 @@ class Harness:
             expected_sha256=work.expected_sha256,
         )
         new = segment_envelope(work.job_id, work.course_id, work.segment_id, queued, None)
-        await self.store.append(MEDIA, subject(work), str(work.segment_id), [new])
+        return (await self.store.append(MEDIA, subject(work), str(work.segment_id), [new])).last_sequence
 
     async def events(self, work: SegmentWork) -> list[Event]:
         return [r.event for r in await self.store.load(MEDIA, subject(work)) if r.metadata.job_id == work.job_id]

@@ -268,3 +268,57 @@ async def test_a_second_job_skips_by_the_digest_the_first_recorded(harness: Harn
     [_, skipped] = await harness.events(second)
     assert isinstance(skipped, SegmentSkipped)
     assert skipped.reason is SkipReason.RECORDED_DIGEST
+
+
+async def queued_work(h: Harness, work: SegmentWork) -> SegmentWork:
+    """``work`` as queueing publishes it: with its queued event's stream sequence."""
+    return msgspec.structs.replace(work, queued_sequence=await h.record_queued(work))
+
+
+def count_loads(h: Harness, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    loads: list[str] = []
+    load = h.store.load
+
+    async def counted(stream, subject, **kw):  # type: ignore[no-untyped-def]
+        loads.append(subject)
+        return await load(stream, subject, **kw)
+
+    monkeypatch.setattr(h.store, "load", counted)
+    return loads
+
+
+async def test_a_first_delivery_with_the_queued_sequence_downloads_without_reading_the_subject(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = await queued_work(harness, harness.work())
+    loads = count_loads(harness, monkeypatch)
+    assert await deliver(harness, work) is ACK
+    assert loads == []
+    assert kinds(await harness.events(work)) == ["Queued", "DownloadStarted", "Downloaded"]
+
+
+async def test_a_stale_queued_sequence_conflicts_and_decides_on_the_history(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = await queued_work(harness, harness.work())
+    await deliver(harness, work)  # the segment ended; this message is delivered again as a first delivery
+    requests = len(harness.cdn.requests)
+    loads = count_loads(harness, monkeypatch)
+    assert await deliver(harness, work) is ACK
+    assert loads == [subject(work)]  # the start conflicted: loaded once and decided nothing
+    assert kinds(await harness.events(work)) == ["Queued", "DownloadStarted", "Downloaded"]
+    assert len(harness.cdn.requests) == requests
+
+
+async def test_without_the_catalogue_digest_the_subject_is_read_for_the_recorded_one(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = harness.work(sha=False)
+    await deliver(harness, await queued_work(harness, first))
+    second = await queued_work(harness, msgspec.structs.replace(first, job_id="b" * 32))
+    loads = count_loads(harness, monkeypatch)
+    requests = len(harness.cdn.requests)
+    assert await deliver(harness, second) is ACK
+    assert loads == [subject(second)]
+    assert kinds(await harness.events(second)) == ["Queued", "Skipped"]
+    assert len(harness.cdn.requests) == requests

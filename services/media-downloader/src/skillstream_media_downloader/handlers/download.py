@@ -6,8 +6,9 @@ decider (:mod:`skillstream_media_downloader.domain.segment`) and appended with
 :func:`~skillstream_runtime.decider.run_command` (expected subject sequence; reload and decide again on a
 conflict); the I/O happens here, between the steps:
 
-1. load the segment's subject and :func:`~skillstream_media_downloader.domain.triage.triage` the message:
-   drop a duplicate, re-schedule an early retry, fail a crash loop, or run an attempt;
+1. load the segment's subject (a first delivery may start from the state queueing left: :func:`_aggregate`)
+   and :func:`~skillstream_media_downloader.domain.triage.triage` the message: drop a duplicate, re-schedule
+   an early retry, fail a crash loop, or run an attempt;
 2. a file already on disk counts only when verified by size and SHA-256 (catalogue or recorded digest), never
    "a file over 1 KB" (REFERENCE-OPERATIONS §2.6) → ``RecordSkipped``;
 3. too little free space → the message goes back and this process pauses taking work (nothing is written);
@@ -23,6 +24,7 @@ bug) leaves it to be redelivered. Events carry the job item report the progress 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import time
@@ -43,6 +45,7 @@ from skillstream_media_downloader.domain.paths import cdn_url
 from skillstream_media_downloader.domain.retry import RetryPolicy, Verdict
 from skillstream_media_downloader.domain.segment import (
     Fail,
+    Phase,
     RecordAttemptFailed,
     RecordDownloaded,
     RecordSkipped,
@@ -139,7 +142,7 @@ async def download_segment(work: SegmentWork, deps: SegmentDeps, *, deliveries: 
     if deps.cancelled(work.job_id):
         return ACK  # a cancelled bulk download runs nothing more; the job ends without this segment
     segment = _Segment(work, deps, segment_decider(SegmentState.of(work), deps.policy))
-    agg = await load_aggregate(deps.store, segment.decider, MEDIA, segment.subject, str(work.segment_id))
+    agg = await _aggregate(segment, deliveries)
     step = triage(agg.state, deliveries=deliveries, now=deps.now(), max_crashes=deps.settings.max_crashes)
     if step.action is Action.DROP:
         log.debug("segment work dropped", segment_id=work.segment_id, why=step.reason)
@@ -152,6 +155,19 @@ async def download_segment(work: SegmentWork, deps: SegmentDeps, *, deliveries: 
         await segment.record(agg, Fail(attempt=step.attempt, reason=step.reason or "failed"))
         return ACK
     return await _attempt(segment, agg, step)
+
+
+async def _aggregate(segment: _Segment, deliveries: int) -> Aggregate[SegmentState]:
+    """The segment's state: on a first delivery of a message that carries its queued event's sequence and the
+    catalogue's digest, the state that queueing left, without a read (the first append expects that sequence:
+    if the subject moved on, the append conflicts and the decider runs again on the loaded history); else the
+    subject loaded. The digest condition matters: without it the skip check needs the digest a past download
+    recorded, which only the history holds."""
+    work = segment.work
+    if deliveries == 1 and work.queued_sequence is not None and work.expected_sha256 is not None:
+        state = dataclasses.replace(SegmentState.of(work), phase=Phase.QUEUED)
+        return Aggregate(MEDIA, segment.subject, str(work.segment_id), state, work.queued_sequence)
+    return await load_aggregate(segment.deps.store, segment.decider, MEDIA, segment.subject, str(work.segment_id))
 
 
 @dataclass(frozen=True)
