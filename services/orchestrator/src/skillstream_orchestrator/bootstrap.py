@@ -144,9 +144,14 @@ def job_reactions(report_streams: list[str]) -> Any:
             await reactions.follow(m.headers or {}, m.metadata.stream, m.metadata.sequence.stream, deps)
 
         out = [Reaction(stream=JOBS.name, durable="orchestrator_dispatch", subjects=("jobs.job.*",), handler=on_jobs)]
+        known = {d.name: d for d in ALL_STREAMS}
         for stream in dict.fromkeys(report_streams):
             if stream != JOBS.name:
-                out.append(Reaction(stream=stream, durable="orchestrator_follow", handler=on_report))
+                # Phase reports are appended to the job's own subject (JobContext.report_phase): the follower
+                # reads only those, not every item event of a bulk download (three per segment).
+                definition = known.get(stream)
+                subjects = () if definition is None else (definition.all_of("job"),)
+                out.append(Reaction(stream=stream, durable="orchestrator_follow", subjects=subjects, handler=on_report))
         return out
 
     return run_reactions(build)
