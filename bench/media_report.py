@@ -93,6 +93,11 @@ def process_table(m: Measures, title: str) -> Table:
         cpu_ms = m.per_segment(sandbox.cpu) * 1000
         row = (str(sandbox.processes), f"{sandbox.cpu:,.2f}", f"{cpu_ms:.3f}", "", *_span(sandbox.start, sandbox.peak))
         table.add_row(f"[dim]{SANDBOX}, not counted[/dim]", *row)
+    table.caption = (
+        "CPU: user + system time over the jobs only, exited children included. RSS counts a shared page in every "
+        "process that maps it (PostgreSQL's shared buffers once per backend); PSS splits it among them. The sum "
+        "adds each group's own peak, an upper bound of the stack's peak."
+    )
     return table
 
 
