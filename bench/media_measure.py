@@ -30,6 +30,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SAMPLE_EVERY = 0.25
 """Seconds between memory samples during a job."""
 CONNZ_LIMIT = 10_000
+"""Connections listed per ``/connz`` request: all of a stack's, closed ones included, in one page."""
 
 
 @dataclass(frozen=True)

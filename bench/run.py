@@ -135,7 +135,7 @@ if __name__ == "__main__":
         type=float,
         nargs="+",
         default=[100.0, 20.0],
-        help="CDN latencies per request, ms: media-2k runs at each, media-100k at the first",
+        help="CDN latencies per request, ms: media-2k runs at each, media-100k at the first (after the names)",
     )
     parser.add_argument("--media-segments", type=int, default=100_000, help="segments of the media-100k run")
     parser.add_argument("--media-2k-segments", type=int, default=2000, help="segments of the media-2k runs")
