@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
 from skillstream_contracts.events import Headers
+from skillstream_media_downloader.domain.plan import segment_ids_of
 from skillstream_media_downloader.domain.tally import JobTally
 
 JOB = "c" * 32
@@ -19,8 +24,17 @@ def h(
     return out
 
 
-def test_counts_each_segment_once_in_its_terminal_state() -> None:
+def planned() -> JobTally:
+    """Courses 1 (segments 1 and 3) and 2 (segment 2) planned, as the job handler plans them."""
     t = JobTally(job_id=JOB)
+    t.expect(1, segment_ids_of([3, 1]))
+    t.expect(2, segment_ids_of([2]))
+    return t
+
+
+@pytest.mark.parametrize("make", [planned, lambda: JobTally(job_id=JOB)], ids=["planned", "unplanned"])
+def test_counts_each_segment_once_in_its_terminal_state(make: Callable[[], JobTally]) -> None:
+    t = make()
     for headers in (
         h("SegmentQueued", "1", "queued"),
         h("SegmentQueued", "2", "queued", group="2"),
@@ -44,7 +58,21 @@ def test_counts_each_segment_once_in_its_terminal_state() -> None:
     t.apply(h("SegmentDownloadStarted", "3", "processing"))  # a late event after the end is ignored
     assert t.totals() == {"succeeded": 1, "failed": 1, "skipped": 1, "bytes_written": 100}
     assert t.running == 0
-    assert "9" not in t.states
+    assert t.state("9", "1") is None
+    assert t.state("3", "1") == "failed"
+
+
+def test_a_planned_course_keeps_states_in_its_byte_array_and_a_stranger_in_others() -> None:
+    t = planned()
+    t.apply(h("SegmentQueued", "1", "queued"))
+    t.apply(h("SegmentQueued", "7", "queued"))  # not surveyed: a resumed job whose catalogue changed
+    t.apply(h("SegmentDownloaded", "7", "succeeded", size=5))
+    t.apply(h("SegmentDownloadStarted", "1", "processing"))
+    assert bytes(t.courses["1"].states) == bytes([2, 0])
+    assert t.others == {"7": 4}
+    assert (t.courses["1"].succeeded, t.courses["1"].bytes_written, t.running, t.terminal) == (1, 5, 1, 1)
+    t.apply(h("SegmentDownloaded", "7", "succeeded", size=5))  # a repeat never counts twice
+    assert t.terminal == 1
 
 
 def test_retrying_is_not_running_and_course_completed_is_recorded() -> None:
@@ -52,6 +80,6 @@ def test_retrying_is_not_running_and_course_completed_is_recorded() -> None:
     t.apply(h("SegmentDownloadStarted", "1", "processing"))
     t.apply(h("SegmentRetryScheduled", "1", None))
     assert t.running == 0
-    assert t.states["1"] == "retrying"
+    assert t.state("1", "1") == "retrying"
     t.apply({Headers.EVENT_TYPE: "media.CourseCompleted", Headers.JOB_ID: JOB, Headers.AGGREGATE_ID: "1"})
     assert t.courses["1"].completed_recorded

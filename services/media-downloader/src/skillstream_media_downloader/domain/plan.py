@@ -8,12 +8,15 @@ unusable is still an item: it is queued and fails at once with the reason, and e
 input loses nothing).
 
 A bulk download reads the catalogue twice (:mod:`skillstream_media_downloader.handlers.survey`): a survey keeps
-only ids and byte counts per course (:class:`CourseSurvey`), so memory stays flat with the library's size; each
-course is read again when it is queued (:func:`keep_surveyed`), with exactly the surveyed segments.
+only byte counts and a compact array of segment ids per course (:class:`CourseSurvey`: 4 bytes a segment, no
+Python object per segment), so memory stays nearly flat with the library's size; each course is read again
+when it is queued (:func:`keep_surveyed`), with exactly the surveyed segments.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,13 +72,33 @@ class Selection:
 
 @dataclass(frozen=True, kw_only=True)
 class CourseSurvey:
-    """What the survey keeps of one course: its segment ids (the items the job will report), their expected
-    bytes (None if unknown) and the bytes still to write to disk (None if unknown)."""
+    """What the survey keeps of one course: its segment ids (the items the job will report; ascending, each
+    once, as :func:`segment_ids_of` makes them), their expected bytes (None if unknown) and the bytes still to
+    write to disk (None if unknown)."""
 
     course_id: int
-    segment_ids: frozenset[int]
+    segment_ids: array[int]
     total_bytes: int | None
     remaining_bytes: int | None
+
+
+def segment_ids_of(ids: Iterable[int]) -> array[int]:
+    """``ids`` ascending and each once, as a machine-word array: 4 bytes an id (8 when one is ≥ 2³²), where a
+    set of ints costs about 60 bytes an id.
+
+    Raises:
+        MediaError: an id is not in 0 … 2⁶⁴ − 1 (a catalogue cannot be planned with it).
+    """
+    ordered = sorted(set(ids))
+    if ordered and (ordered[0] < 0 or ordered[-1] >= 1 << 64):
+        raise MediaError(f"segment id out of range: {ordered[0] if ordered[0] < 0 else ordered[-1]}")
+    return array("I" if not ordered or ordered[-1] < 1 << 32 else "Q", ordered)
+
+
+def index_of(ids: array[int], segment_id: int) -> int:
+    """Where ``segment_id`` is in the ascending ``ids`` (binary search), or -1 when it is not there."""
+    i = bisect_left(ids, segment_id)
+    return i if i < len(ids) and ids[i] == segment_id else -1
 
 
 def selection_of(parameters: Mapping[str, Any], only_items: Iterable[str], default: VideoQuality) -> Selection:
@@ -122,7 +145,7 @@ def survey_of(course: PlannedCourse, remaining_bytes: int | None) -> CourseSurve
     """What the survey keeps of ``course``; ``remaining_bytes``: what is still to write to disk."""
     return CourseSurvey(
         course_id=course.course_id,
-        segment_ids=frozenset(s.segment_id for s in course.segments),
+        segment_ids=segment_ids_of(s.segment_id for s in course.segments),
         total_bytes=course.total_bytes,
         remaining_bytes=remaining_bytes,
     )
@@ -131,16 +154,18 @@ def survey_of(course: PlannedCourse, remaining_bytes: int | None) -> CourseSurve
 def keep_surveyed(course: PlannedCourse, surveyed: CourseSurvey) -> PlannedCourse:
     """``course`` read again to be queued, with exactly the surveyed segments: one that left the catalogue
     meanwhile is still an item, failing with that reason, so the job's planned total stays exact."""
-    course.segments = [s for s in course.segments if s.segment_id in surveyed.segment_ids]
-    missing = surveyed.segment_ids - {s.segment_id for s in course.segments}
-    course.segments += [invalid_segment(i, "no longer in the catalogue") for i in sorted(missing)]
+    course.segments = [s for s in course.segments if index_of(surveyed.segment_ids, s.segment_id) >= 0]
+    present = {s.segment_id for s in course.segments}  # one course's ids, dropped on return
+    course.segments += [
+        invalid_segment(i, "no longer in the catalogue") for i in surveyed.segment_ids if i not in present
+    ]
     return course
 
 
 def unreadable_course(surveyed: CourseSurvey, reason: str) -> PlannedCourse:
     """A surveyed course that could not be read again: its segments are still items, failing with ``reason``
     (the rest of the job goes on)."""
-    failed = [invalid_segment(i, reason) for i in sorted(surveyed.segment_ids)]
+    failed = [invalid_segment(i, reason) for i in surveyed.segment_ids]
     return PlannedCourse(course_id=surveyed.course_id, title="", directory="", segments=failed)
 
 
@@ -195,9 +220,11 @@ __all__ = [
     "PlannedSegment",
     "Selection",
     "has_work",
+    "index_of",
     "invalid_segment",
     "keep_surveyed",
     "plan_course",
+    "segment_ids_of",
     "selection_of",
     "sum_known",
     "survey_of",

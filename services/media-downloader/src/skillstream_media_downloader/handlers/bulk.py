@@ -138,6 +138,8 @@ async def run_bulk_download(job: JobContext, deps: BulkDeps) -> None:
     if not planned and not await _plan(job, deps, courses, total):
         return
     tally, changed = JobTally(job_id=job.job_id), asyncio.Event()
+    for c in courses:
+        tally.expect(c.course_id, c.segment_ids)
     follower = asyncio.create_task(deps.follow(tally, start, changed))
     try:
         await queue_courses(job, deps, selection, courses, resumed=requested is not None)

@@ -1,7 +1,8 @@
 """The two catalogue passes of a bulk download: survey every course, then read each again when it is queued.
 
-The survey keeps only ids and byte counts per course (:class:`~skillstream_media_downloader.domain.plan
-.CourseSurvey`), so memory does not grow with the library's files (a 100,000-segment library); the second pass,
+The survey keeps only byte counts and a compact array of segment ids per course (:class:`~skillstream_media_downloader
+.domain.plan.CourseSurvey`, 4 bytes a segment), so memory barely grows with the library (a 1,000,000-segment
+library holds about 4 MiB of ids); one course's plan at a time is alive while surveying; the second pass,
 :func:`read_course`, reads one course again when it is queued. What to keep of a course is the domain's rule
 (:mod:`skillstream_media_downloader.domain.plan`); this module does the reading.
 """
