@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from skillstream_contracts.streams import MEDIA
 from skillstream_media_downloader.domain.course import QueueCourse, course_decider
 from skillstream_media_downloader.domain.plan import (
@@ -23,6 +25,7 @@ from skillstream_media_downloader.domain.plan import (
     unreadable_course,
 )
 from skillstream_media_downloader.domain.segment import Phase, QueueSegment, SegmentState, segment_decider
+from skillstream_media_downloader.domain.work import SegmentWork
 from skillstream_media_downloader.errors import MediaError
 from skillstream_media_downloader.handlers.download import segment_envelope
 from skillstream_media_downloader.handlers.survey import read_course
@@ -127,17 +130,23 @@ async def _queue_segments(
     appends = [
         (MEDIA.aggregate_subject("segment", str(s.segment_id)), str(s.segment_id), events(s), None) for s in segments
     ]
-    for result in await deps.store.append_many(MEDIA, appends, concurrency=_PUBLISH_CONCURRENCY):
+    results = await deps.store.append_many(MEDIA, appends, concurrency=_PUBLISH_CONCURRENCY)
+    works: list[SegmentWork] = []
+    for s, result in zip(segments, results, strict=True):
         if isinstance(result, BaseException):
             raise result
+        if s.work is not None:
+            # A fresh append is the subject's newest event, so the first delivery may append after it without
+            # loading the subject; a duplicate says nothing about what came after it, so the work carries None.
+            fresh = not result.duplicate
+            works.append(msgspec.structs.replace(s.work, queued_sequence=result.last_sequence) if fresh else s.work)
     gate = asyncio.Semaphore(_PUBLISH_CONCURRENCY)
 
-    async def publish(s: PlannedSegment) -> None:
-        assert s.work is not None
+    async def publish(work: SegmentWork) -> None:
         async with gate:
-            await deps.queue.enqueue(s.work)
+            await deps.queue.enqueue(work)
 
-    await asyncio.gather(*(publish(s) for s in segments if s.work is not None))
+    await asyncio.gather(*(publish(w) for w in works))
 
 
 __all__ = ["queue_courses"]
