@@ -24,6 +24,7 @@ import httpx
 from skillstream_contracts.streams import MEDIA
 from skillstream_media_downloader.adapters.cancellations import JobCancellations
 from skillstream_media_downloader.adapters.catalogue import HttpCatalogue
+from skillstream_media_downloader.adapters.cdn_client import cdn_client
 from skillstream_media_downloader.adapters.disk import LocalDisk
 from skillstream_media_downloader.adapters.fetch import CdnFetcher
 from skillstream_media_downloader.adapters.outcomes import follow_outcomes
@@ -104,8 +105,8 @@ async def _download_segments(ctx: ServiceContext, s: MediaSettings, disk: LocalD
     """Run the segment handler on the shared ``media_segments`` consumer until cancelled."""
     disk.root.mkdir(parents=True, exist_ok=True)
     # One connection per download slot: the fleet cap is the consumer's, this only sizes the pool.
-    limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
-    async with httpx.AsyncClient(timeout=s.http_timeout, limits=limits) as client, JobCancellations(ctx.nc) as jobs:
+    client = cdn_client(connections=s.concurrency, timeout=s.http_timeout)
+    async with client, JobCancellations(ctx.nc) as jobs:
         deps = SegmentDeps(
             store=ctx.store,
             signer=signer,

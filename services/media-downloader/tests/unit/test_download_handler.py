@@ -322,3 +322,24 @@ async def test_without_the_catalogue_digest_the_subject_is_read_for_the_recorded
     assert loads == [subject(second)]
     assert kinds(await harness.events(second)) == ["Queued", "Skipped"]
     assert len(harness.cdn.requests) == requests
+
+
+@pytest.mark.parametrize("when", ["early", "due"])
+async def test_a_retry_of_a_message_carrying_the_queued_sequence_is_triaged_on_the_history(
+    harness: Harness, when: str
+) -> None:
+    work = await queued_work(harness, harness.work())
+    harness.cdn.script[work.cdn_key] = ["503"]
+    await deliver(harness, work)
+    [(_, due, _)] = harness.queue.scheduled
+    if when == "due":
+        harness.clock.now = due.timestamp()
+    assert await deliver(harness, work) is ACK  # the retry's message: a first delivery, with the stale sequence
+    events = await harness.events(work)
+    if when == "early":
+        assert kinds(events)[-1] == "RetryScheduled"
+        assert harness.queue.scheduled[-1] == (work, due, 1)  # waits again, not dropped
+    else:
+        assert kinds(events)[-2:] == ["DownloadStarted", "Downloaded"]
+        assert isinstance(events[-1], SegmentDownloaded)
+        assert events[-1].attempts == 2

@@ -96,9 +96,11 @@ class MediaWorkQueue:
         """Publish ``work`` to be delivered at ``due`` (rounded up to the second: ``@at`` has second precision)
         after attempt ``attempt``; a repeat for the same attempt is deduplicated."""
         at = dt.datetime.fromtimestamp(math.ceil(due.timestamp()), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # A retry comes after events the queued sequence does not cover: its handler reads the subject.
+        retry = msgspec.structs.replace(work, queued_sequence=None)
         await self._nc.jetstream().publish(
             retry_subject(work.job_id, work.segment_id),
-            msgspec.json.encode(work),
+            msgspec.json.encode(retry),
             stream=WORK_STREAM,
             headers={
                 "Nats-Schedule": f"@at {at}",

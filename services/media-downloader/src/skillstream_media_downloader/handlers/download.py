@@ -6,7 +6,7 @@ decider (:mod:`skillstream_media_downloader.domain.segment`) and appended with
 :func:`~skillstream_runtime.decider.run_command` (expected subject sequence; reload and decide again on a
 conflict); the I/O happens here, between the steps:
 
-1. load the segment's subject (a first delivery may start from the state queueing left: :func:`_aggregate`)
+1. load the segment's subject (a first delivery may start from the state queueing left: :func:`_as_queued`)
    and :func:`~skillstream_media_downloader.domain.triage.triage` the message: drop a duplicate, re-schedule
    an early retry, fail a crash loop, or run an attempt;
 2. a file already on disk counts only when verified by size and SHA-256 (catalogue or recorded digest), never
@@ -142,7 +142,19 @@ async def download_segment(work: SegmentWork, deps: SegmentDeps, *, deliveries: 
     if deps.cancelled(work.job_id):
         return ACK  # a cancelled bulk download runs nothing more; the job ends without this segment
     segment = _Segment(work, deps, segment_decider(SegmentState.of(work), deps.policy))
-    agg = await _aggregate(segment, deliveries)
+    if (assumed := _as_queued(segment, deliveries)) is not None:
+        outcome = await _handle(segment, assumed, deliveries)
+        if outcome is not None:
+            return outcome
+        # The subject had moved on (e.g. this is a retry's message): triage again on the loaded history.
+    agg = await load_aggregate(deps.store, segment.decider, MEDIA, segment.subject, str(work.segment_id))
+    return await _handle(segment, agg, deliveries) or ACK  # None: another worker took the attempt
+
+
+async def _handle(segment: _Segment, agg: Aggregate[SegmentState], deliveries: int) -> Outcome | None:
+    """Triage the message on ``agg`` and act; None when the attempt it chose was not started (the subject had
+    moved on since ``agg``: another worker started it, or ``agg`` was assumed and is stale)."""
+    work, deps = segment.work, segment.deps
     step = triage(agg.state, deliveries=deliveries, now=deps.now(), max_crashes=deps.settings.max_crashes)
     if step.action is Action.DROP:
         log.debug("segment work dropped", segment_id=work.segment_id, why=step.reason)
@@ -157,17 +169,16 @@ async def download_segment(work: SegmentWork, deps: SegmentDeps, *, deliveries: 
     return await _attempt(segment, agg, step)
 
 
-async def _aggregate(segment: _Segment, deliveries: int) -> Aggregate[SegmentState]:
-    """The segment's state: on a first delivery of a message that carries its queued event's sequence and the
-    catalogue's digest, the state that queueing left, without a read (the first append expects that sequence:
-    if the subject moved on, the append conflicts and the decider runs again on the loaded history); else the
-    subject loaded. The digest condition matters: without it the skip check needs the digest a past download
-    recorded, which only the history holds."""
+def _as_queued(segment: _Segment, deliveries: int) -> Aggregate[SegmentState] | None:
+    """The state queueing left, assumed without a read, for a first delivery of a message that carries its
+    queued event's sequence and the catalogue's digest (None otherwise). Every append on it expects that
+    sequence, so a stale assumption conflicts and is decided again on the loaded history. The digest matters:
+    without it the skip check needs the digest a past download recorded, which only the history holds."""
     work = segment.work
-    if deliveries == 1 and work.queued_sequence is not None and work.expected_sha256 is not None:
-        state = dataclasses.replace(SegmentState.of(work), phase=Phase.QUEUED)
-        return Aggregate(MEDIA, segment.subject, str(work.segment_id), state, work.queued_sequence)
-    return await load_aggregate(segment.deps.store, segment.decider, MEDIA, segment.subject, str(work.segment_id))
+    if deliveries != 1 or work.queued_sequence is None or work.expected_sha256 is None:
+        return None
+    state = dataclasses.replace(SegmentState.of(work), phase=Phase.QUEUED)
+    return Aggregate(MEDIA, segment.subject, str(work.segment_id), state, work.queued_sequence)
 
 
 @dataclass(frozen=True)
@@ -212,8 +223,9 @@ def segment_envelope(job_id: str, course_id: int, segment_id: int, event: Event,
     return NewEvent(event=event, event_id=eid, correlation_id=correlation, job=report)
 
 
-async def _attempt(segment: _Segment, agg: Aggregate[SegmentState], step: Step) -> Outcome:
-    """Run attempt ``step.attempt``: the checks before a download, then the download."""
+async def _attempt(segment: _Segment, agg: Aggregate[SegmentState], step: Step) -> Outcome | None:
+    """Run attempt ``step.attempt``: the checks before a download, then the download. None when the attempt
+    was not started because the subject had moved on since ``agg``."""
     work, deps, s = segment.work, segment.deps, segment.deps.settings
     try:
         target = deps.disk.target(work.target_path)
@@ -243,7 +255,7 @@ async def _attempt(segment: _Segment, agg: Aggregate[SegmentState], step: Step) 
     )
     started = await segment.record(agg, start)
     if not started.events:
-        return ACK  # another worker took this attempt between our read and our append
+        return None  # the subject moved on between our read (or assumption) and our append
     return await _download(segment, started.aggregate, step.attempt, target, signed)
 
 
