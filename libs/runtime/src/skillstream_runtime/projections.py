@@ -45,6 +45,7 @@ from skillstream_contracts import ContractError
 from skillstream_contracts.events import EventRegistry, Headers
 from skillstream_runtime.envelope import stream_position
 from skillstream_runtime.eventstore import RecordedEvent, decode_message
+from skillstream_runtime.subjectfilter import SubjectFilter
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +71,8 @@ class Projection(abc.ABC):
 
     - ``name``: unique, a plain identifier (``job_progress``);
     - ``read_schema``: the schema of the views readers query (usually the owning service's schema);
-    - ``sources``: stream name → subject filters (empty tuple: the whole stream);
+    - ``sources``: stream name → subject filters (empty tuple: the whole stream; several: the consumer reads
+      the whole stream and the runner skips the other subjects, see :mod:`skillstream_runtime.subjectfilter`);
     - ``tables``: the tables ``create_tables`` makes, each exposed as a view in ``read_schema``;
     - ``registries``: stream name → :class:`EventRegistry` used to decode.
     """
@@ -145,6 +147,7 @@ class ProjectionRunner:
         self._js = nc.jetstream()
         self._pool = pool
         self._registry = projection.registries[stream]
+        self._subjects = SubjectFilter(projection.sources[stream])
         self._log = log.bind(projection=projection.name, generation=generation, stream=stream)
         self._stop = asyncio.Event()
         self.checkpoint = 0
@@ -163,7 +166,6 @@ class ProjectionRunner:
         (``AckPolicy.ALL``, one ack per batch): the consumer's ack state only keeps JetStream from redelivering,
         and events after the PostgreSQL checkpoint are re-applied (idempotently) after a crash whatever was acked.
         """
-        filters = list(self.projection.sources[self.stream])
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.ALL,
@@ -172,7 +174,7 @@ class ProjectionRunner:
             ack_wait=self.settings.ack_wait,
             max_deliver=-1,
             max_ack_pending=self.settings.batch_size * 2,
-            filter_subjects=filters or None,
+            filter_subjects=self._subjects.consumer_filters,
         )
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await self._js.delete_consumer(self.stream, self.durable)
@@ -235,8 +237,10 @@ class ProjectionRunner:
         fresh = [m for m in msgs if stream_position(m)[1] > self.checkpoint]
         if fresh:
             try:
-                decoded = [decode_message(self._registry, m) for m in fresh]
-                await self._transient_retry(self._commit, decoded, decoded[-1].sequence)
+                # Subjects the source does not want (a consumer reading the whole stream) are not decoded, and
+                # the checkpoint moves past them with the batch.
+                decoded = [decode_message(self._registry, m) for m in self._subjects.select(fresh)]
+                await self._transient_retry(self._commit, decoded, stream_position(fresh[-1])[1])
             except GenerationRetired:
                 raise
             except Exception as e:  # noqa: BLE001 - a handler may raise anything; isolate it below
@@ -295,6 +299,9 @@ class ProjectionRunner:
 
     async def _one_by_one(self, msgs: list[Msg]) -> None:
         for i, msg in enumerate(msgs):
+            if not self._subjects.wants(msg.subject):
+                await msg.ack()  # not this source's subject: nothing to apply
+                continue
             seq = stream_position(msg)[1]
             with structlog.contextvars.bound_contextvars(stream_sequence=seq, subject=msg.subject):
                 error, attempts = await self._apply_with_retries(msg, rest=msgs[i + 1 :])
