@@ -21,6 +21,7 @@ from skillstream_contracts.media import (
     SkipReason,
 )
 from skillstream_contracts.streams import MEDIA
+from skillstream_media_downloader.domain.segment import Phase, SegmentState, StartAttempt, segment_decider
 from skillstream_media_downloader.domain.work import SegmentWork
 from skillstream_media_downloader.handlers.download import download_segment, segment_envelope
 from skillstream_runtime.workqueue import ACK, Settle
@@ -135,7 +136,8 @@ async def test_fails_once_after_the_last_retry_leaving_nothing_behind(harness: H
     assert isinstance(failed, SegmentFailed)
     assert failed.attempts == 6
     assert "gave up after 6 attempts" in failed.reason
-    assert not harness.target(work).with_name(harness.target(work).name + ".part").exists()
+    part = harness.target(work).with_name(harness.target(work).name + ".part")
+    assert not part.exists() or part.stat().st_size == 0
     assert await deliver(harness, work) is ACK  # a late message after the end changes nothing
     assert len(await harness.events(work)) == len(events)
 
@@ -343,3 +345,31 @@ async def test_a_retry_of_a_message_carrying_the_queued_sequence_is_triaged_on_t
         assert kinds(events)[-2:] == ["DownloadStarted", "Downloaded"]
         assert isinstance(events[-1], SegmentDownloaded)
         assert events[-1].attempts == 2
+
+
+async def test_an_attempt_another_worker_started_meanwhile_writes_nothing(harness: Harness) -> None:
+    work = await queued_work(harness, harness.work())
+    # Another worker starts the attempt after queueing: this message's assumed state is stale.
+    state = dataclasses.replace(SegmentState.of(work), phase=Phase.QUEUED)
+    expires = dt.datetime.fromtimestamp(harness.clock() + 60, dt.UTC)
+    other = StartAttempt(attempt=1, after_starts=0, url_expires_at=expires, worker="other")
+    [started] = segment_decider(state).decide(other, state)
+    envelope = segment_envelope(work.job_id, work.course_id, work.segment_id, started, None)
+    await harness.store.append(MEDIA, subject(work), str(work.segment_id), [envelope])
+    assert await deliver(harness, work) is ACK
+    assert kinds(await harness.events(work)) == ["Queued", "DownloadStarted"]  # the other worker's only
+    # The request went out beside the start (the overlap), but nothing was written for it.
+    assert len(harness.cdn.requests) <= 1
+    assert not harness.target(work).exists()
+    part = harness.target(work).with_name(harness.target(work).name + ".part")
+    assert not part.exists() or part.stat().st_size == 0
+
+
+async def test_two_first_deliveries_at_once_download_once(harness: Harness) -> None:
+    work = await queued_work(harness, harness.work())
+    outcomes = await asyncio.gather(deliver(harness, work), deliver(harness, work))
+    assert all(o.settle is Settle.ACK or o.settle is Settle.NAK for o in outcomes)
+    events = await harness.events(work)
+    assert kinds(events).count("DownloadStarted") == 1
+    assert kinds(events)[-1] == "Downloaded"
+    assert harness.target(work).read_bytes() == harness.cdn.files[work.cdn_key]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +69,15 @@ async def fetch_segment(
     max_resigns: int = 3,
     clock: Callable[[], float] = time.time,
     on_bytes: Callable[[int], None] | None = None,
+    begun: Callable[[], Awaitable[None]] | None = None,
 ) -> FetchResult:
     """Download one file to ``target`` (its parent is created), resuming its ``.part`` when possible.
 
     ``sign()`` returns a freshly signed URL (called at the start and for re-signs); ``clock()`` is Unix time;
-    ``on_bytes(n)`` is told of every ``n`` bytes written. Errors carry ``partial_bytes`` (the ``.part`` kept).
+    ``on_bytes(n)`` is told of every ``n`` bytes written. ``begun()`` is awaited once, when the first response's
+    headers are in and before a byte is written to the ``.part``, so the caller can record the attempt while the request
+    is on its way; whatever it raises ends the download there. Errors carry ``partial_bytes`` (the ``.part``
+    kept).
 
     Raises:
         SegmentBusyError: another download holds the ``.part`` lock.
@@ -92,7 +96,8 @@ async def fetch_segment(
         body: _Body | None = None
         while body is None:
             signed = urls.for_request()
-            body = await _request(client, signed, part, urls, expected_size, chunk_bytes, on_bytes)
+            body = await _request(client, signed, part, urls, expected_size, chunk_bytes, on_bytes, begun)
+            begun = None
         resource = signed.resource
         declared = body.total if body.total is not None else expected_size
         if declared is not None and part.size < declared:
@@ -148,7 +153,13 @@ class CdnFetcher:
     clock: Callable[[], float] = time.time
 
     async def fetch(
-        self, sign: Callable[[], SignedUrl], target: Path, *, expected_size: int | None, expected_sha256: str | None
+        self,
+        sign: Callable[[], SignedUrl],
+        target: Path,
+        *,
+        expected_size: int | None,
+        expected_sha256: str | None,
+        begun: Callable[[], Awaitable[None]] | None = None,
     ) -> FetchResult:
         """Download one file to ``target``; raises as :func:`fetch_segment` does."""
         return await fetch_segment(
@@ -160,6 +171,7 @@ class CdnFetcher:
             chunk_bytes=self.chunk_bytes,
             url_min_remaining=self.url_min_remaining,
             clock=self.clock,
+            begun=begun,
         )
 
 
@@ -185,14 +197,18 @@ async def _request(
     expected_size: int | None,
     chunk_bytes: int,
     on_bytes: Callable[[int], None] | None,
+    begun: Callable[[], Awaitable[None]] | None = None,
 ) -> _Body | None:
-    """One GET: None after a 403 that re-signed (send again), else what the body completed."""
+    """One GET: None after a 403 that re-signed (send again), else what the body completed. ``begun``: awaited
+    once the headers are in (see :func:`fetch_segment`)."""
     resource = signed.resource
     headers = {"Accept-Encoding": "identity"}
     if part.size and part.etag:
         headers |= {"Range": f"bytes={part.size}-", "If-Range": part.etag}
     try:
         async with client.stream("GET", signed.url, headers=headers) as response:
+            if begun is not None:
+                await begun()
             status = response.status_code
             if status == 403:
                 urls.after_403(await _error_code(response))

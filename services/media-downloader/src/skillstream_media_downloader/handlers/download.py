@@ -13,8 +13,9 @@ conflict); the I/O happens here, between the steps:
    "a file over 1 KB" (REFERENCE-OPERATIONS §2.6) → ``RecordSkipped``;
 3. too little free space → the message goes back and this process pauses taking work (nothing is written);
 4. sign the URL now (never queued with the work: seed 001's expired-URL defect), ``StartAttempt`` (so two
-   workers never run one attempt), stream the file (:class:`~skillstream_media_downloader.adapters.fetch
-   .CdnFetcher`: ``.part``, resume, verify, atomic rename; a 403 re-signs inside the attempt);
+   workers never run one attempt; appended while the request is on its way, and no byte is written before it
+   is stored), stream the file (:class:`~skillstream_media_downloader.adapters.fetch.CdnFetcher`: ``.part``,
+   resume, verify, atomic rename; a 403 re-signs inside the attempt);
 5. one outcome: ``RecordDownloaded``, or ``RecordAttemptFailed`` → a retry scheduled on ``MEDIA_WORK`` (every
    step of the retry schedule used: §2.6's ``maxExceptions`` defect) or ``SegmentFailed`` once.
 
@@ -24,11 +25,12 @@ bug) leaves it to be redelivered. Events carry the job item report the progress 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -77,7 +79,13 @@ class Fetcher(Protocol):
     """Downloads one file from the CDN (:class:`~skillstream_media_downloader.adapters.fetch.CdnFetcher`)."""
 
     async def fetch(
-        self, sign: Callable[[], SignedUrl], target: Path, *, expected_size: int | None, expected_sha256: str | None
+        self,
+        sign: Callable[[], SignedUrl],
+        target: Path,
+        *,
+        expected_size: int | None,
+        expected_sha256: str | None,
+        begun: Callable[[], Awaitable[None]] | None = None,
     ) -> FetchResult: ...
 
 
@@ -253,17 +261,35 @@ async def _attempt(segment: _Segment, agg: Aggregate[SegmentState], step: Step) 
         worker=deps.worker,
         resume_from=have,
     )
-    started = await segment.record(agg, start)
-    if not started.events:
-        return None  # the subject moved on between our read (or assumption) and our append
-    return await _download(segment, started.aggregate, step.attempt, target, signed)
+    # The request goes out while the start is appended (both take a round trip); no byte is written to the
+    # .part before the start is stored, so an attempt another worker took (or a stale assumed state) writes none.
+    starting = asyncio.ensure_future(segment.record(agg, start))
+
+    async def begun() -> None:
+        if not (await asyncio.shield(starting)).events:
+            raise _NotStarted
+
+    try:
+        return await _download(segment, starting, begun, step.attempt, target, signed)
+    finally:
+        starting.cancel()  # a no-op once done; shutting down mid-append leaves the message to be redelivered
+
+
+class _NotStarted(Exception):
+    """The attempt's start was not appended: the subject had moved on (see :func:`_attempt`)."""
 
 
 async def _download(
-    segment: _Segment, agg: Aggregate[SegmentState], attempt: int, target: Path, signed: SignedUrl
-) -> Outcome:
-    """Stream the file and record the outcome of attempt ``attempt``."""
-    work, deps, s = segment.work, segment.deps, segment.deps.settings
+    segment: _Segment,
+    starting: asyncio.Future[Decided[SegmentState]],
+    begun: Callable[[], Awaitable[None]],
+    attempt: int,
+    target: Path,
+    signed: SignedUrl,
+) -> Outcome | None:
+    """Stream the file and record the outcome of attempt ``attempt`` (None: it never started, see
+    :func:`_attempt`)."""
+    work, deps = segment.work, segment.deps
     first = [signed]  # the URL StartAttempt recorded the expiry of; later ones are signed when needed
 
     def sign() -> SignedUrl:
@@ -271,24 +297,40 @@ async def _download(
 
     try:
         result = await deps.fetcher.fetch(
-            sign, target, expected_size=work.expected_size, expected_sha256=work.expected_sha256
+            sign, target, expected_size=work.expected_size, expected_sha256=work.expected_sha256, begun=begun
         )
-    except DiskFullError:
-        log.warning("disk full: pausing downloads", target=str(target), recheck=s.disk_recheck)
-        return nak(s.disk_recheck, pause=s.disk_recheck)
-    except SegmentBusyError:
-        return nak(s.ack_wait)
-    except FetchError as e:
-        await _after_failure(segment, agg, attempt, target, e)
-        return ACK
-    except MediaError as e:  # e.g. the key cannot sign: permanent for this segment
-        deps.disk.discard_partial(target)
-        await segment.record(agg, Fail(attempt=attempt, reason=e.reason))
-        return ACK
+    except _NotStarted:
+        return None
+    except MediaError as e:
+        started = await starting
+        return await _after_error(segment, started.aggregate, attempt, target, e) if started.events else None
+    started = await starting
+    if not started.events:
+        return None
     recorded = RecordDownloaded(
         attempt=attempt, size=result.size, sha256=result.sha256, seconds=result.seconds, resumed=result.resumed_from > 0
     )
-    await segment.record(agg, recorded)
+    await segment.record(started.aggregate, recorded)
+    return ACK
+
+
+async def _after_error(
+    segment: _Segment, agg: Aggregate[SegmentState], attempt: int, target: Path, e: MediaError
+) -> Outcome:
+    """What a started attempt's error leads to: a pause (disk full), the message back later (the ``.part``
+    busy), a failed attempt recorded (:func:`_after_failure`), or the segment failed (e.g. the key cannot
+    sign: permanent for this segment)."""
+    deps, s = segment.deps, segment.deps.settings
+    if isinstance(e, DiskFullError):
+        log.warning("disk full: pausing downloads", target=str(target), recheck=s.disk_recheck)
+        return nak(s.disk_recheck, pause=s.disk_recheck)
+    if isinstance(e, SegmentBusyError):
+        return nak(s.ack_wait)
+    if isinstance(e, FetchError):
+        await _after_failure(segment, agg, attempt, target, e)
+        return ACK
+    deps.disk.discard_partial(target)
+    await segment.record(agg, Fail(attempt=attempt, reason=e.reason))
     return ACK
 
 
