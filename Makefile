@@ -36,7 +36,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench: install ## Benchmarks: ratios against same-process baselines (event store, replay, SSE fan-out, TGA parse + download)
+bench: install ## Benchmarks: ratios against same-process baselines (event store, replay, SSE fan-out, TGA, media: CPU, NATS messages, memory)
 	$(UV) run python bench/run.py
 
 clean: ## Remove the embedded servers' data (.data) and caches
