@@ -38,6 +38,7 @@ from media_report import bulk_table, nats_table, process_table, throughput_table
 from replay import run_replay
 from rich.console import Console
 from rich.table import Table
+from signing import bench_signing
 from sse_fanout import bench_sse_fanout
 from sse_report import LEGEND
 from tga import bench_download, bench_parse
@@ -99,6 +100,11 @@ async def main(
             f"{m['seconds']:.1f} s = {m['per_second']:,.0f} components/s; tga-ingest RSS {m['start_rss_mib']:.0f} → "
             f"peak {m['peak_rss_mib']:.0f} MiB"
         )
+    if "signing" in only:
+        table = Table("benchmark", "URLs/s", "ratio vs baseline", "target", title="URL signing (one per download)")
+        for name, rate, ratio, target in bench_signing():
+            table.add_row(name, f"{rate:,.0f}", f"{ratio:.2f}×", target)
+        console.print(table)
     if "media-2k" in only or "media-100k" in only:
         await _media(only, media_latencies, media_segments, media_2k_segments)
 
@@ -119,7 +125,7 @@ async def _media(only: set[str], latencies: tuple[float, ...], segments: int, se
         wide.print(nats_table(bulk.measures, title))
 
 
-BENCHMARKS = ("append", "replay", "sse", "tga-parse", "tga-download", "media-2k", "media-100k")
+BENCHMARKS = ("append", "replay", "sse", "tga-parse", "tga-download", "signing", "media-2k", "media-100k")
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -140,3 +140,12 @@ def test_bad_keys_are_clear_signing_errors(rsa_key: rsa.RSAPrivateKey, private_p
     with pytest.raises(ValueError, match="cannot sign"):  # SigningError is a ValueError for config checks
         CloudFrontSigner("", private_pem)
     assert "PRIVATE" not in repr(CloudFrontSigner(KEY_PAIR_ID, private_pem))
+
+
+@pytest.mark.parametrize(
+    "url", ["https://d1.cloudfront.net/a/b_med.mp4", 'https://d1.cloudfront.net/a/"q"\\b.mp4?x=1&y=%20', "http://h:8/p"]
+)
+def test_the_canned_policy_is_compact_json_in_cloudfronts_key_order(url: str) -> None:
+    statement = {"Resource": url, "Condition": {"DateLessThan": {"AWS:EpochTime": 1_700_000_123}}}
+    expected = json.dumps({"Statement": [statement]}, separators=(",", ":")).encode("ascii")
+    assert canned_policy(url, 1_700_000_123) == expected

@@ -38,6 +38,7 @@ SIGNING_PARAMETERS = frozenset({"Expires", "Signature", "Key-Pair-Id", "Policy",
 _MAX_EXPIRES = 2**31 - 1  # CloudFront: Expires is a 32-bit Unix time
 _KEY_PAIR_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _URL_SAFE = bytes.maketrans(b"+=/", b"-_~")
+_NOT_URL_CHAR = re.compile(r"[^\x21-\x7e]")  # anything but printable ASCII without space: one C-speed scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +170,9 @@ class UrlLease:
 
 def canned_policy(url: str, expires_at: int) -> bytes:
     """The canned policy JSON for ``url`` and ``expires_at``, compact and in CloudFront's key order."""
-    statement = {"Resource": url, "Condition": {"DateLessThan": {"AWS:EpochTime": expires_at}}}
-    return json.dumps({"Statement": [statement]}, separators=(",", ":")).encode("ascii")
+    # The document around the URL is fixed: only the URL needs JSON escaping (json.dumps of the whole is slower).
+    condition = f'"Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires_at}}}}}'
+    return f'{{"Statement":[{{"Resource":{json.dumps(url)},{condition}}}]}}'.encode("ascii")
 
 
 def url_safe_b64(data: bytes) -> str:
@@ -179,14 +181,14 @@ def url_safe_b64(data: bytes) -> str:
 
 
 def _check_url(url: str) -> None:
-    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+    if _NOT_URL_CHAR.search(url):
         raise SigningError("the URL must be percent-encoded ASCII without spaces or control characters")
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise SigningError(f"not an absolute http(s) URL: {url.split('?', 1)[0]!r}")
     if parts.fragment:
         raise SigningError("the URL must not have a fragment")
-    reserved = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)} & SIGNING_PARAMETERS
+    reserved = parts.query and {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)} & SIGNING_PARAMETERS
     if reserved:
         raise SigningError(f"the URL already has CloudFront signing parameters {sorted(reserved)}")
 
