@@ -1,17 +1,18 @@
 """``make bench``: throughput of the event store and of projection replay, as ratios against a baseline
 measured in the same process on the same servers (these machines are noisy; absolute numbers are not).
 
-1. Append: N single-event appends (``Nats-Msg-Id`` + ``Nats-Expected-Last-Subject-Sequence``), 256 in
-   flight, vs raw ``js.publish`` of the same payloads with the same concurrency; and atomic batch appends
-   (10 events per aggregate, 64 batches in flight). Rounds alternate on fresh streams after a warm-up;
-   medians of 3 rounds. Target ≥ 0.8×.
-2. Replay: rebuild the orchestrator's ``jobs`` projection from 100,000 events into PostgreSQL vs a raw
-   pull-consumer drain of the same stream with a no-op handler (fetch 1,000, ack each). Target ≥ 0.5×.
+1. Append (``bench/append.py``): N single-event appends (``Nats-Msg-Id`` + expected subject sequence), 256 in
+   flight, vs raw ``js.publish`` of the same payloads with the same concurrency, against a server with the
+   default sync (target ≥ 0.9×) and, separately, the durable ``sync_interval: always`` one; atomic batch
+   appends of 10 events vs the same 10 raw publishes (target ≥ 0.8×). Rounds alternate on fresh streams after
+   a warm-up; medians of 3 rounds.
+2. Replay (``bench/replay.py``): each service's heaviest projection (orchestrator jobs and job progress,
+   media downloads, TGA units) rebuilt from sequence 1 into PostgreSQL vs a raw drain of the same stream that
+   prefetches and acks in batches as the projection runner does, with a no-op handler. Target ≥ 0.8×.
 3. SSE fan-out (``bench/sse_fanout.py``): 1,000 SSE clients on one gateway process watching a job that
    changes about 20 times a second, on its own real stack (orchestrator and gateway processes); p50/p99
    delay from the progress document's publication on NATS to its arrival at the clients, vs the same with
    one client, and the gateway's memory (VmRSS). Target: p99 < 1 s.
-
 4. TGA (``bench/tga.py``): ``tga-parse``, the AuthorIT parser vs bare ``lxml.etree.fromstring`` over the real
    unit files (target ≥ 0.5×); ``tga-download``, a full-catalogue bulk download from the TGA sandbox
    (components/s, peak memory of tga-ingest).
@@ -23,9 +24,11 @@ measured in the same process on the same servers (these machines are noisy; abso
    stack, the sandbox apart (target ≤ 4 ms); NATS messages per segment, in + out at the server and per
    connection (target ≤ 12); RSS and PSS of each process (PostgreSQL: postmaster + backends) at the start
    and the peak (``bench/media_measure.py``, tables in ``bench/media_report.py``).
+6. ``signing`` (``bench/signing.py``): one CloudFront signed URL (policy, RSA signature, URL) vs the bare RSA
+   signature of the same policy with the same loaded key (target ≥ 0.9×).
 
-Usage: ``python bench/run.py [append] [replay] [sse] [tga-parse] [tga-download] [media-2k] [media-100k] …``
-(no name: all of them)"""
+Usage: ``python bench/run.py [NAME …] [options]`` with names from ``BENCHMARKS`` (no name: all of them).
+"""
 
 from __future__ import annotations
 
