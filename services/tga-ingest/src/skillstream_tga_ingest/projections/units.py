@@ -132,12 +132,11 @@ class UnitsProjection(Projection):
                 marks.add(r)  # parse and download failures leave the last good parse in place
         by_code = {_unit(r).code: _unit(r) for r, _ in downloads}
         rows = [_unit_row(r, at) for r, at in downloads]
-        keys = await upsert(
-            conn, schema, "units", _UNITS, rows, key=("code",), overrides={"downloaded_at": KEEP_DOWNLOADED_AT}
-        )
-        written = [k[0] for k in keys]
-        if written:
-            await _replace_content(conn, schema, written, [by_code[c] for c in written])
+        overrides = {"downloaded_at": KEEP_DOWNLOADED_AT}
+        keys = await upsert(conn, schema, "units", _UNITS, rows, key=("code",), overrides=overrides, flag_inserted=True)
+        if keys:
+            replaced = [code for code, inserted in keys if not inserted]
+            await _replace_content(conn, schema, replaced, [by_code[code] for code, _ in keys])
         await apply_marks(conn, schema, "units", marks, ComponentType.UNIT)
 
 
@@ -171,10 +170,11 @@ def _unit_row(r: RecordedEvent, downloaded_at: Any) -> tuple[Any, ...]:
 
 
 async def _replace_content(
-    conn: asyncpg.Connection, schema: str, codes: list[str], units: list[UnitDownloaded]
+    conn: asyncpg.Connection, schema: str, replaced: list[str], units: list[UnitDownloaded]
 ) -> None:
-    """Replace every child row of ``codes``: delete criteria before elements, insert elements before criteria
-    (the criteria's foreign key)."""
+    """Write the child rows of ``units``, deleting first those of the ``replaced`` codes (units stored before
+    this batch; a new unit has none): criteria before elements, and insert elements before criteria (the
+    criteria's foreign key)."""
     elements: list[tuple[str, int, str, str]] = []
     criteria: list[tuple[str, int, str, int, str, str]] = []
     foundation: list[tuple[str, int, str, str]] = []
@@ -191,7 +191,7 @@ async def _replace_content(
             rows.extend((u.code, p, text) for p, text in enumerate(getattr(u, field), start=1))
     tables = ("unit_performance_criteria", "unit_elements", *TEXT_LISTS.values(), "unit_foundation_skills")
     for table in tables:
-        await delete_children(conn, schema, table, "unit_code", codes)
+        await delete_children(conn, schema, table, "unit_code", replaced)
     await insert_rows(conn, schema, "unit_elements", _ELEMENTS, elements)
     await insert_rows(conn, schema, "unit_performance_criteria", _CRITERIA, criteria)
     for field, table in TEXT_LISTS.items():
