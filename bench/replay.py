@@ -1,9 +1,12 @@
 """Projection replay benchmark (``make bench`` name ``replay``): rows (name, events/s, ratio, target).
 
 The baseline drains each stream the way :class:`~skillstream_runtime.projections.ProjectionRunner` reads it
-(a durable pull consumer, batches of 1,000 with the next batch fetched while the current one is handled,
-acks after the batch) but does nothing with the events; each projection row rebuilds one projection from
-sequence 1 (:func:`~skillstream_runtime.generations.rebuild`), and its ratio is against that stream's drain.
+(a durable pull consumer on the subjects the runner's consumer is given, batches of 1,000 with the next batch
+fetched while the current one is handled, acks after the batch) but does nothing with the events; each
+projection row rebuilds one projection from sequence 1 (:func:`~skillstream_runtime.generations.rebuild`), and
+its ratio is against the drain of its stream. Workloads: ``n`` job events on ``JOBS`` (ten per job), ``n``
+segment events of one bulk download on ``MEDIA`` (:mod:`replay_media`) and ``n // 5`` unit download events
+on ``TGA`` built from the real unit files (:mod:`replay_tga`; about 7 KB and 64 child rows per unit).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncpg
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig
 from replay_media import JOB, append_media
+from replay_tga import append_units
 
 from skillstream_contracts.jobs import JobItemsPlanned, JobQueued, JobRequested, JobStarted
 from skillstream_contracts.registries import REGISTRIES
@@ -31,6 +35,8 @@ from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
 from skillstream_runtime.generations import active_generation, rebuild
 from skillstream_runtime.migrations import migrate, migrate_runtime, read_migrations
 from skillstream_runtime.projections import Projection
+from skillstream_runtime.subjectfilter import SubjectFilter
+from skillstream_tga_ingest.projections.units import UnitsProjection
 
 BATCH = 1000
 TARGET = "≥ 0.80×"
@@ -56,13 +62,21 @@ async def _append_jobs(store: EventStore, nc: Any, n: int) -> int:
     return n // per_job
 
 
-async def drain(nc: Any, stream: str, n: int) -> float:
-    """Seconds to read ``n`` events of ``stream`` as the projection runner does, handling none of them."""
+async def drain(nc: Any, stream: str, n: int, filters: tuple[str, ...] = ()) -> float:
+    """Seconds to read ``n`` events of ``stream`` as the projection runner does, handling none of them.
+
+    ``filters``: the projection source's subject filters; the consumer gets the ones the runner's would
+    (:class:`~skillstream_runtime.subjectfilter.SubjectFilter`), so both read the same messages.
+    """
     js = nc.jetstream()
     durable = f"bench_drain_{stream.lower()}"
-    await js.add_consumer(
-        stream, ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=2 * BATCH)
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        max_ack_pending=2 * BATCH,
+        filter_subjects=SubjectFilter(filters).consumer_filters,
     )
+    await js.add_consumer(stream, config)
     psub = await js.pull_subscribe_bind(durable, stream=stream)
     t0 = time.perf_counter()
     seen = 0
@@ -90,16 +104,20 @@ async def _replay(nc: Any, pool: asyncpg.Pool, projection: Projection) -> float:
 
 
 async def bench_replay(nc: Any, pool: asyncpg.Pool, n: int) -> list[Row]:
-    """Append ``n`` job events and ``n`` segment events, drain each stream, rebuild each projection."""
+    """Append ``n`` job events, ``n`` segment events and ``n // 5`` unit events, drain each stream, rebuild each
+    projection."""
     store = EventStore(nc, REGISTRIES)
     jobs = await _append_jobs(store, nc, n)
     segments = await append_media(store, nc, n)
+    n_units = await append_units(store, nc, n // 5)
     n_jobs, n_media = jobs * 10, segments * 3
-    t_jobs = await drain(nc, "JOBS", n_jobs)
-    t_media = await drain(nc, "MEDIA", n_media)
+    t_jobs = await drain(nc, "JOBS", n_jobs, JobsProjection.sources["JOBS"])
+    t_media = await drain(nc, "MEDIA", n_media, DownloadsProjection.sources["MEDIA"])
+    t_units = await drain(nc, "TGA", n_units, UnitsProjection.sources["TGA"])
     rows: list[Row] = [
         (f"raw drain of JOBS, {n_jobs:,} events, no-op handler (baseline)", n_jobs / t_jobs, 1.0),
         (f"raw drain of MEDIA, {n_media:,} events, no-op handler (baseline)", n_media / t_media, 1.0),
+        (f"raw drain of TGA units, {n_units:,} events, no-op handler (baseline)", n_units / t_units, 1.0),
     ]
 
     t = await _replay(nc, pool, JobsProjection())
@@ -115,6 +133,10 @@ async def bench_replay(nc: Any, pool: asyncpg.Pool, n: int) -> list[Row]:
     assert done == segments, done
     both = n_jobs + n_media
     rows.append(("orchestrator job progress (JOBS + MEDIA, vs both drains)", both / t, (t_jobs + t_media) / t))
+
+    t = await _replay(nc, pool, UnitsProjection())
+    assert await pool.fetchval("SELECT count(*) FROM tga_ingest.units") == n_units // 2
+    rows.append(("tga-ingest units (vs TGA units drain)", n_units / t, t_units / t))
     return rows
 
 
