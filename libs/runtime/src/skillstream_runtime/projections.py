@@ -206,24 +206,25 @@ class ProjectionRunner:
         await self.reset_consumer(self.checkpoint + 1)
         psub = await self._js.pull_subscribe_bind(self.durable, stream=self.stream)
 
-        async def fetch() -> list[Msg]:
+        async def fetch() -> tuple[list[Msg], list[RecordedEvent] | None]:
             try:
-                return list(await psub.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout))
+                msgs = list(await psub.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout))
             except TimeoutError:  # nats.errors.TimeoutError, or asyncio's own from inside fetch
-                return []
+                return [], None
+            return msgs, self._decode_ahead(msgs)
 
-        # The next batch is fetched while the current one is written to PostgreSQL (max_ack_pending allows
-        # two batches in flight); batches are still applied strictly one after the other.
+        # The next batch is fetched and decoded while the current one is written to PostgreSQL (max_ack_pending
+        # allows two batches in flight); batches are still applied strictly one after the other.
         prefetch = asyncio.create_task(fetch())
         try:
             while not self._stop.is_set():
-                msgs = await prefetch
+                msgs, decoded = await prefetch
                 prefetch = asyncio.create_task(fetch())
                 if not msgs:
                     if until_caught_up and await self.pending() == 0:
                         return
                     continue
-                await self._handle_batch(msgs)
+                await self._handle_batch(msgs, decoded)
         finally:
             prefetch.cancel()
             with contextlib.suppress(BaseException):
@@ -232,14 +233,25 @@ class ProjectionRunner:
 
     # --- one batch ---------------------------------------------------------------------------------
 
-    async def _handle_batch(self, msgs: list[Msg]) -> None:
+    def _decode_ahead(self, msgs: list[Msg]) -> list[RecordedEvent] | None:
+        """The events of the wanted subjects of ``msgs``, decoded before their batch's turn; None when one does
+        not decode (the batch is then decoded again in its turn, where the failure is isolated)."""
+        try:
+            return [decode_message(self._registry, m) for m in self._subjects.select(msgs)]
+        except Exception:  # noqa: BLE001 - reported by _handle_batch, which decodes the batch again
+            return None
+
+    async def _handle_batch(self, msgs: list[Msg], decoded: list[RecordedEvent] | None = None) -> None:
         # Messages at or below the checkpoint are redeliveries, already applied: skipped, and acked with the rest.
         fresh = [m for m in msgs if stream_position(m)[1] > self.checkpoint]
         if fresh:
             try:
                 # Subjects the source does not want (a consumer reading the whole stream) are not decoded, and
                 # the checkpoint moves past them with the batch.
-                decoded = [decode_message(self._registry, m) for m in self._subjects.select(fresh)]
+                if decoded is None:
+                    decoded = [decode_message(self._registry, m) for m in self._subjects.select(fresh)]
+                else:
+                    decoded = [e for e in decoded if e.sequence > self.checkpoint]
                 await self._transient_retry(self._commit, decoded, stream_position(fresh[-1])[1])
             except GenerationRetired:
                 raise
