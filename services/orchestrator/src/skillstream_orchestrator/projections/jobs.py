@@ -1,7 +1,8 @@
 """The orchestrator's ``jobs`` read model: one row per job with its lifecycle state (DESIGN.md, jobs).
 
 Folded from the ``JOBS`` stream in batches: the rows of the batch's jobs are read once, the events are
-applied in stream order in memory, and the changed rows are written back with one ``executemany``.
+applied in stream order in memory, and the changed rows are written back with one ``unnest`` upsert (one
+statement, where an ``executemany`` ran one per row).
 Each row keeps ``last_sequence``, so an event at or below it (a dead letter retried late) is ignored. The
 lifecycle rules are :func:`skillstream_orchestrator.domain.fold`, shared with the command handlers.
 """
@@ -19,25 +20,27 @@ from skillstream_orchestrator.domain.job import fold
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import Projection
 
-_COLUMNS = (
-    "job_id",
-    "kind",
-    "status",
-    "requested_by",
-    "priority",
-    "parameters",
-    "idempotency_key",
-    "retry_of",
-    "requested_at",
-    "queued_at",
-    "started_at",
-    "finished_at",
-    "total_items",
-    "cancel_requested",
-    "reason",
-    "summary",
-    "last_sequence",
-)
+_TYPES = {
+    "job_id": "text",
+    "kind": "text",
+    "status": "text",
+    "requested_by": "text",
+    "priority": "integer",
+    "parameters": "jsonb",
+    "idempotency_key": "text",
+    "retry_of": "text",
+    "requested_at": "timestamptz",
+    "queued_at": "timestamptz",
+    "started_at": "timestamptz",
+    "finished_at": "timestamptz",
+    "total_items": "integer",
+    "cancel_requested": "boolean",
+    "reason": "text",
+    "summary": "jsonb",
+    "last_sequence": "bigint",
+}
+"""The columns of ``jobs`` in the order rows are written, with their PostgreSQL types."""
+_COLUMNS = tuple(_TYPES)
 
 
 class JobsProjection(Projection):
@@ -92,12 +95,13 @@ class JobsProjection(Projection):
                 changed.add(new.job_id)
         if not changed:
             return
-        placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+        arrays = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_TYPES.values(), start=1))
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:])
-        await conn.executemany(
-            f'INSERT INTO "{schema}".jobs ({", ".join(_COLUMNS)}) VALUES ({placeholders})'
+        rows = [_values(*views[j]) for j in sorted(changed)]  # type: ignore[arg-type]
+        await conn.execute(
+            f'INSERT INTO "{schema}".jobs ({", ".join(_COLUMNS)}) SELECT * FROM unnest({arrays})'
             f" ON CONFLICT (job_id) DO UPDATE SET {updates}",
-            [_values(*views[j]) for j in sorted(changed)],  # type: ignore[arg-type]
+            *(list(column) for column in zip(*rows, strict=True)),
         )
 
 
