@@ -3,6 +3,7 @@ batch boundaries, every item ends in exactly one state and the counters equal a 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 from importlib.resources import files
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from skillstream_contracts.events import EventMetadata, OpaqueEvent
 from skillstream_contracts.jobs import JobReport, JobRequested, JobStarted
-from skillstream_orchestrator.projections.progress import ProgressProjection
+from skillstream_orchestrator.projections.progress import NOTIFY_CHANNEL, ProgressProjection
 from skillstream_orchestrator.projections.progress_reads import progress_since, read_progress
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.generations import active_generation
@@ -169,3 +170,31 @@ async def test_items_before_the_job_request_and_sequences_in_commit_order(pg_poo
     assert later[0].sequence > first
     assert later[0].succeeded == 1
     assert [d.job_id for d in only_alice] == [a]
+
+
+async def test_changed_jobs_are_notified_on_commit_in_chunks(pg_pool: asyncpg.Pool) -> None:
+    projection, schema = await _setup(pg_pool)
+    log = _Log()
+    jobs = [f"{i:032x}" for i in range(450)]  # three notifications of at most 200 ids
+    payloads: list[str] = []
+    listener = await pg_pool.acquire()
+
+    def heard(*args: Any) -> None:
+        payloads.append(args[3])
+
+    try:
+        await listener.add_listener(NOTIFY_CHANNEL, heard)
+        await _apply(pg_pool, projection, schema, [log.item(j, "k", "processing", 1) for j in jobs])
+        for _ in range(50):
+            if sum(len(p.split(",")) for p in payloads) >= len(jobs):
+                break
+            await asyncio.sleep(0.05)
+        await listener.remove_listener(NOTIFY_CHANNEL, heard)
+    finally:
+        await pg_pool.release(listener)
+    assert sorted(j for p in payloads for j in p.split(",")) == jobs
+    assert [len(p.split(",")) for p in payloads] == [200, 200, 50]
+    async with pg_pool.acquire() as conn:
+        stamped = await conn.fetch(f'SELECT job_id, sequence FROM "{schema}".job_progress ORDER BY sequence')
+    assert [r["job_id"] for r in stamped] == jobs  # every changed job drew a sequence value, in id order
+    assert len({r["sequence"] for r in stamped}) == len(jobs)

@@ -301,55 +301,70 @@ async def _apply_items(conn: asyncpg.Connection, schema: str, events: Sequence[R
     return set(deltas.jobs)
 
 
-async def _write_items(conn: asyncpg.Connection, schema: str, items: list[dict[str, Any]], deltas: _Deltas) -> None:
-    cols = ("job_id", "item_key", "state", "grp", "bytes", "reason", "updated_at")
-    await conn.execute(
-        f'INSERT INTO "{schema}".job_items ({", ".join(cols)})'
+_COUNTERS = ("queued", "processing", "succeeded", "failed", "skipped")
+_ITEM_COLUMNS = ("job_id", "item_key", "state", "grp", "bytes", "reason", "updated_at")
+_GROUP_COUNTERS = ("seen", "succeeded", "failed", "skipped")
+
+
+def _write_items_sql(schema: str) -> str:
+    """One statement for the three tables an items batch changes (data-modifying CTEs: each table once, so no
+    row is changed twice in the statement). Parameters: items $1..$7, job deltas $8..$16, group deltas
+    $17..$22 (empty arrays write nothing)."""
+    s = f'"{schema}"'
+    jobs_set = ", ".join(f"{c} = j.{c} + EXCLUDED.{c}" for c in (*_COUNTERS, "bytes_done"))
+    groups_set = ", ".join(f"{c} = g.{c} + EXCLUDED.{c}" for c in _GROUP_COUNTERS)
+    return (
+        f"WITH items AS (INSERT INTO {s}.job_items ({', '.join(_ITEM_COLUMNS)})"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
         " $7::timestamptz[]) ON CONFLICT (job_id, item_key) DO UPDATE SET"
         " state = EXCLUDED.state, grp = EXCLUDED.grp, bytes = EXCLUDED.bytes, reason = EXCLUDED.reason,"
-        " updated_at = EXCLUDED.updated_at",
-        *[[i[c] for i in items] for c in cols],
+        " updated_at = EXCLUDED.updated_at),"
+        f" jobs AS (INSERT INTO {s}.job_progress AS j (job_id, {', '.join(_COUNTERS)}, bytes_done, first_item_at,"
+        " last_item_at) SELECT * FROM unnest($8::text[], $9::integer[], $10::integer[], $11::integer[],"
+        " $12::integer[], $13::integer[], $14::bigint[], $15::timestamptz[], $16::timestamptz[])"
+        f" ON CONFLICT (job_id) DO UPDATE SET {jobs_set},"
+        " first_item_at = LEAST(j.first_item_at, EXCLUDED.first_item_at),"
+        " last_item_at = GREATEST(j.last_item_at, EXCLUDED.last_item_at))"
+        f" INSERT INTO {s}.job_groups AS g (job_id, grp, {', '.join(_GROUP_COUNTERS)})"
+        " SELECT * FROM unnest($17::text[], $18::text[], $19::integer[], $20::integer[], $21::integer[],"
+        f" $22::integer[]) ON CONFLICT (job_id, grp) DO UPDATE SET {groups_set}"
     )
-    counters = ("queued", "processing", "succeeded", "failed", "skipped")
+
+
+async def _write_items(conn: asyncpg.Connection, schema: str, items: list[dict[str, Any]], deltas: _Deltas) -> None:
     jobs = list(deltas.jobs.items())
+    groups = list(deltas.groups.items())
     await conn.execute(
-        f'INSERT INTO "{schema}".job_progress (job_id, {", ".join(counters)}, bytes_done, first_item_at, last_item_at)'
-        " SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[], $5::integer[],"
-        " $6::integer[], $7::bigint[], $8::timestamptz[], $9::timestamptz[])"
-        " ON CONFLICT (job_id) DO UPDATE SET "
-        + ", ".join(f"{c} = job_progress.{c} + EXCLUDED.{c}" for c in (*counters, "bytes_done"))
-        + ", first_item_at = LEAST(job_progress.first_item_at, EXCLUDED.first_item_at),"
-        " last_item_at = GREATEST(job_progress.last_item_at, EXCLUDED.last_item_at)",
+        _write_items_sql(schema),
+        *[[i[c] for i in items] for c in _ITEM_COLUMNS],
         [j for j, _ in jobs],
-        *[[d[c] for _, d in jobs] for c in counters],
+        *[[d[c] for _, d in jobs] for c in _COUNTERS],
         [d["bytes"] for _, d in jobs],
         [d["first"] for _, d in jobs],
         [d["last"] for _, d in jobs],
+        [j for (j, _), _ in groups],
+        [g for (_, g), _ in groups],
+        *[[d[c] for _, d in groups] for c in _GROUP_COUNTERS],
     )
-    if deltas.groups:
-        groups = list(deltas.groups.items())
-        gcols = ("seen", "succeeded", "failed", "skipped")
-        await conn.execute(
-            f'INSERT INTO "{schema}".job_groups (job_id, grp, {", ".join(gcols)})'
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::integer[],"
-            " $6::integer[]) ON CONFLICT (job_id, grp) DO UPDATE SET "
-            + ", ".join(f"{c} = job_groups.{c} + EXCLUDED.{c}" for c in gcols),
-            [j for (j, _), _ in groups],
-            [g for (_, g), _ in groups],
-            *[[d[c] for _, d in groups] for c in gcols],
-        )
 
 
 async def _stamp(conn: asyncpg.Connection, schema: str, job_ids: list[str]) -> None:
-    """Give the changed jobs new progress sequence values, in commit order, and notify the publisher."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+    """Give the changed jobs new progress sequence values, in commit order, and notify the publisher.
+
+    One statement: the advisory lock is a one-row input of the ``UPDATE``, so it is taken before the first
+    sequence value is drawn (and held to commit); the notifications are sent on commit whatever their place.
+    """
+    chunks = [",".join(job_ids[i : i + _NOTIFY_CHUNK]) for i in range(0, len(job_ids), _NOTIFY_CHUNK)]
     await conn.execute(
-        f"UPDATE \"{schema}\".job_progress SET sequence = nextval('orchestrator.progress_seq') WHERE job_id = ANY($1)",
+        "WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($1) AS held),"
+        f" stamped AS (UPDATE \"{schema}\".job_progress SET sequence = nextval('orchestrator.progress_seq')"
+        " FROM locked WHERE job_id = ANY($2) RETURNING job_id)"
+        " SELECT pg_notify($3, chunk) FROM unnest($4::text[]) AS chunk",
+        _LOCK_KEY,
         job_ids,
+        NOTIFY_CHANNEL,
+        chunks,
     )
-    for i in range(0, len(job_ids), _NOTIFY_CHUNK):
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, ",".join(job_ids[i : i + _NOTIFY_CHUNK]))
 
 
 __all__ = ["NOTIFY_CHANNEL", "ProgressProjection"]
