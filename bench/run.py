@@ -24,7 +24,10 @@ measured in the same process on the same servers (these machines are noisy; abso
    stack, the sandbox apart (target ≤ 4 ms); NATS messages per segment, in + out at the server and per
    connection (target ≤ 12); RSS and PSS of each process (PostgreSQL: postmaster + backends) at the start
    and the peak (``bench/media_measure.py``, tables in ``bench/media_report.py``).
-6. ``signing`` (``bench/signing.py``): one CloudFront signed URL (policy, RSA signature, URL) vs the bare RSA
+6. ``media-survey`` (``bench/media_survey.py``): a bulk download surveys and queues a 100,000- and then a
+   1,000,000-segment library with downloads held back; the media-downloader's peak RSS may grow by 20 MiB at
+   most between the two (about 20 minutes on a 2-core machine).
+7. ``signing`` (``bench/signing.py``): one CloudFront signed URL (policy, RSA signature, URL) vs the bare RSA
    signature of the same policy with the same loaded key (target ≥ 0.9×).
 
 Usage: ``python bench/run.py [NAME …] [options]`` with names from ``BENCHMARKS`` (no name: all of them).
@@ -38,6 +41,7 @@ import asyncio
 from append import run_append
 from media import bench_media_2k, bench_media_100k
 from media_report import bulk_table, nats_table, process_table, throughput_table
+from media_survey import bench_media_survey
 from replay import run_replay
 from rich.console import Console
 from rich.table import Table
@@ -110,6 +114,23 @@ async def main(
         console.print(table)
     if "media-2k" in only or "media-100k" in only:
         await _media(only, media_latencies, media_segments, media_2k_segments)
+    if "media-survey" in only:
+        await _survey()
+
+
+async def _survey() -> None:
+    """The survey + queueing memory table: the 100,000- and 1,000,000-segment libraries."""
+    m = await bench_media_survey()
+    table = Table("library", "segments", "courses", "queued in", "downloader RSS start → peak", title=SURVEY_TITLE)
+    for size in ("small", "large"):
+        r = m[size]
+        span = f"{r['start_rss_mib']:.1f} → {r['peak_rss_mib']:.1f} MiB"
+        table.add_row(size, f"{r['segments']:,}", f"{r['courses']:,}", f"{r['seconds']:.0f} s", span)
+    console.print(table)
+    verdict = "[green]PASS[/green]" if m["growth_mib"] <= 20 else "[red]FAIL[/red]"
+    console.print(
+        f"Peak growth from the small to the large library: {m['growth_mib']:+.1f} MiB (target ≤ +20): {verdict}"
+    )
 
 
 async def _media(only: set[str], latencies: tuple[float, ...], segments: int, segments_2k: int) -> None:
@@ -128,7 +149,18 @@ async def _media(only: set[str], latencies: tuple[float, ...], segments: int, se
         wide.print(nats_table(bulk.measures, title))
 
 
-BENCHMARKS = ("append", "replay", "sse", "tga-parse", "tga-download", "signing", "media-2k", "media-100k")
+BENCHMARKS = (
+    "append",
+    "replay",
+    "sse",
+    "tga-parse",
+    "tga-download",
+    "signing",
+    "media-2k",
+    "media-100k",
+    "media-survey",
+)
+SURVEY_TITLE = "Media survey + queueing, downloads held back (memory independent of the library's size)"
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
