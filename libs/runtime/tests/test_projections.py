@@ -230,3 +230,41 @@ async def test_poison_event_goes_to_dead_letters_and_retry_reapplies(
     assert outcome.ok
     assert await list_dead_letters(pg_pool) == []
     assert await pg_pool.fetchval("SELECT events FROM sample.job_counts WHERE job_id = 'job-1'") == 7
+
+
+class _BatchRecording(LedgerProjection):
+    """The ledger projection, remembering the size of every batch it applied."""
+
+    def __init__(self) -> None:
+        super().__init__(name="job_ledger_batches")
+        self.batches: list[int] = []
+
+    async def apply(self, conn: asyncpg.Connection, schema: str, events: Any) -> None:
+        self.batches.append(len(events))
+        await super().apply(conn, schema, events)
+
+
+async def test_a_live_runner_writes_events_arriving_one_by_one_a_burst_at_a_time(
+    store: EventStore, nc: Any, pg_pool: asyncpg.Pool
+) -> None:
+    projection = _BatchRecording()
+    gen = await active_generation(pg_pool, projection)
+    settings = RunnerSettings(batch_size=50, fetch_timeout=0.2, linger=0.1)
+    runner = ProjectionRunner(projection, gen, "JOBS", nc, pg_pool, settings)
+    task = asyncio.create_task(runner.run())
+    try:
+        for i in range(30):  # one event every 10 ms, as a live job reports its items
+            job = f"burst-{i}"
+            await store.append(
+                JOBS, aggregate_subject("jobs", "job", job), job, [NewEvent(event=JobQueued(job_id=job, kind="k"))]
+            )
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while sum(projection.batches) < 30:
+                await asyncio.sleep(0.05)
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, 10)
+    ledger, _ = await rows(pg_pool, runner.schema)
+    assert len(ledger) == 30  # each event once
+    assert len(projection.batches) <= 12, projection.batches  # ~10 ms apart, gathered for 100 ms: not one each
