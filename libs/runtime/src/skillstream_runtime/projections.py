@@ -112,13 +112,10 @@ class RunnerSettings:
     """``batch_size`` events per fetch; ``fetch_timeout`` seconds to wait for a batch; ``max_deliver``
     deliveries before dead-lettering; ``backoff_initial``/``backoff_max`` seconds between retries;
     ``ack_wait`` seconds JetStream waits for an ack before redelivering (a crashed runner's batch is
-    re-read from the checkpoint at restart, not after ``ack_wait``); ``linger`` seconds a runner waits after a
-    batch smaller than ``batch_size`` before asking for the next, so live events arriving one by one are
-    written a burst at a time (one fetch, one transaction and one ack per burst; 0: ask at once)."""
+    re-read from the checkpoint at restart, not after ``ack_wait``)."""
 
     batch_size: int = 500
     fetch_timeout: float = 1.0
-    linger: float = 0.05
     max_deliver: int = 5
     backoff_initial: float = 0.2
     backoff_max: float = 10.0
@@ -209,8 +206,7 @@ class ProjectionRunner:
         await self.reset_consumer(self.checkpoint + 1)
         psub = await self._js.pull_subscribe_bind(self.durable, stream=self.stream)
 
-        async def fetch(linger: float = 0.0) -> tuple[list[Msg], list[RecordedEvent] | None]:
-            await asyncio.sleep(linger)
+        async def fetch() -> tuple[list[Msg], list[RecordedEvent] | None]:
             try:
                 msgs = list(await psub.fetch(self.settings.batch_size, timeout=self.settings.fetch_timeout))
             except TimeoutError:  # nats.errors.TimeoutError, or asyncio's own from inside fetch
@@ -223,8 +219,7 @@ class ProjectionRunner:
         try:
             while not self._stop.is_set():
                 msgs, decoded = await prefetch
-                caught_up = 0 < len(msgs) < self.settings.batch_size  # live: let the next events gather
-                prefetch = asyncio.create_task(fetch(self.settings.linger if caught_up else 0.0))
+                prefetch = asyncio.create_task(fetch())
                 if not msgs:
                     if until_caught_up and await self.pending() == 0:
                         return
