@@ -14,6 +14,7 @@ import nats
 from skillstream_contracts.jobs import JOB_EVENTS, JobStarted
 from skillstream_contracts.streams import StreamDefinition, aggregate_subject
 from skillstream_devstack.embedded import start_nats
+from skillstream_runtime.concurrency import for_each
 from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
 
 CONCURRENCY = 256
@@ -26,13 +27,11 @@ def _stream(name: str) -> StreamDefinition:
 async def _gather_bounded(coros: list[Any], limit: int = CONCURRENCY) -> None:
     # ``limit`` workers awaiting the coroutines in turn, as EventStore.append_many runs its appends, so the
     # baseline pays no more scheduling cost than the measured rows.
-    queue = iter(coros)
+    await for_each(coros, _awaited, limit)
 
-    async def worker() -> None:
-        for c in queue:
-            await c
 
-    await asyncio.gather(*(worker() for _ in range(limit)))
+async def _awaited(coro: Any) -> None:
+    await coro
 
 
 async def bench_append(nc: Any, n: int, rounds: int = 3) -> list[tuple[str, float, float, str]]:

@@ -13,7 +13,6 @@ otherwise. Reading decodes through the stream's :class:`EventRegistry`, so upcas
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from skillstream_contracts.events import (
 )
 from skillstream_contracts.jobreport import JobReport
 from skillstream_contracts.streams import StreamDefinition
+from skillstream_runtime.concurrency import for_each
 from skillstream_runtime.envelope import EnvelopeWriter, metadata_for, stream_position
 from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
 
@@ -277,20 +277,15 @@ class EventStore:
         """
         items = list(appends)
         results: list[AppendResult | BaseException | None] = [None] * len(items)
-        queue = iter(enumerate(items))
 
-        # ``concurrency`` workers sharing one iterator, rather than a task per append behind a semaphore:
-        # releasing an asyncio.Semaphore scans its waiters, which cost ~26 µs per append with thousands queued.
-        async def worker() -> None:
-            for i, (subject, aggregate_id, events, expected) in queue:
-                try:
-                    results[i] = await self.append(
-                        stream, subject, aggregate_id, events, expected_last_sequence=expected
-                    )
-                except Exception as e:  # noqa: BLE001 - reported in the result, one conflict hides no other outcome
-                    results[i] = e
+        async def one(entry: tuple[int, tuple[str, str, Sequence[NewEvent], int | None]]) -> None:
+            i, (subject, aggregate_id, events, expected) = entry
+            try:
+                results[i] = await self.append(stream, subject, aggregate_id, events, expected_last_sequence=expected)
+            except Exception as e:  # noqa: BLE001 - reported in the result, one conflict hides no other outcome
+                results[i] = e
 
-        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items))))))
+        await for_each(enumerate(items), one, min(concurrency, len(items)))
         return cast("list[AppendResult | BaseException]", results)  # every worker filled its slots
 
     # --- read --------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ it by id). What is decided — which events, once per job — is the course and 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from skillstream_media_downloader.domain.work import SegmentWork
 from skillstream_media_downloader.errors import MediaError
 from skillstream_media_downloader.handlers.download import segment_envelope
 from skillstream_media_downloader.handlers.survey import read_course
+from skillstream_runtime.concurrency import for_each
 from skillstream_runtime.decider import Aggregate, load_aggregate, run_command
 from skillstream_runtime.eventstore import NewEvent
 from skillstream_runtime.jobs import JobContext
@@ -140,13 +140,7 @@ async def _queue_segments(
             # loading the subject; a duplicate says nothing about what came after it, so the work carries None.
             fresh = not result.duplicate
             works.append(msgspec.structs.replace(s.work, queued_sequence=result.last_sequence) if fresh else s.work)
-    gate = asyncio.Semaphore(_PUBLISH_CONCURRENCY)
-
-    async def publish(work: SegmentWork) -> None:
-        async with gate:
-            await deps.queue.enqueue(work)
-
-    await asyncio.gather(*(publish(w) for w in works))
+    await for_each(works, deps.queue.enqueue, _PUBLISH_CONCURRENCY)
 
 
 __all__ = ["queue_courses"]
