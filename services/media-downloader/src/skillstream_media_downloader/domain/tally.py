@@ -99,10 +99,7 @@ class JobTally:
     def state(self, key: str, group: str) -> str | None:
         """Segment ``key``'s latest state in course ``group`` (an :class:`ItemOutcome` value or ``"retrying"``;
         None before its first event of the job)."""
-        course = self.courses.get(group)
-        i = -1 if course is None else course.slot(key)
-        code = course.states[i] if course is not None and i >= 0 else self.others.get(key, 0)
-        return _NAMES.get(code)
+        return _NAMES.get(self._locate(key, group)[2])
 
     def apply(self, headers: Mapping[str, str]) -> bool:
         """Fold one event's headers (events of other jobs are ignored); True when an item's state changed."""
@@ -116,9 +113,7 @@ class JobTally:
         key, outcome = headers.get(Headers.ITEM_KEY), headers.get(Headers.ITEM_OUTCOME)
         if key is None or group is None:
             return False
-        course = self.courses.get(group)
-        i = -1 if course is None else course.slot(key)
-        current = course.states[i] if course is not None and i >= 0 else self.others.get(key, 0)
+        course, i, current = self._locate(key, group)
         if current >= _FIRST_TERMINAL:
             return False
         if outcome is None:
@@ -137,6 +132,13 @@ class JobTally:
             else:
                 course.skipped += 1
         return True
+
+    def _locate(self, key: str, group: str) -> tuple[CourseTally | None, int, int]:
+        """Segment ``key`` of course ``group``: the course, its slot there (-1: outside the plan, kept in
+        ``others``) and its state code (0: no event of the job yet)."""
+        course = self.courses.get(group)
+        i = -1 if course is None else course.slot(key)
+        return course, i, course.states[i] if course is not None and i >= 0 else self.others.get(key, 0)
 
     def _set(self, course: CourseTally | None, i: int, key: str, current: int, code: int) -> None:
         self.running += (code == _PROCESSING) - (current == _PROCESSING)
