@@ -8,12 +8,11 @@ from typing import Any, ClassVar
 import asyncpg
 import pytest
 
-from skillstream_contracts.jobs import JOB_EVENTS, JobStarted
+from skillstream_contracts.jobs import JobStarted
 from skillstream_contracts.streams import JOBS, aggregate_subject
 from skillstream_runtime.deadletters import list_dead_letters
-from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
+from skillstream_runtime.eventstore import EventStore, NewEvent
 from skillstream_runtime.generations import active_generation, checkpoints, rebuild
-from skillstream_runtime.migrations import migrate_runtime
 from skillstream_runtime.projections import ProjectionRunner, RunnerSettings, consumer_name, generation_schema
 from skillstream_runtime.subjectfilter import SubjectFilter
 from skillstream_testing.sample import LedgerProjection
@@ -26,14 +25,6 @@ class TwoKinds(LedgerProjection):
 
     name: ClassVar[str] = "two_kinds"
     sources: ClassVar = {"JOBS": ("jobs.job.*", "jobs.alpha.*")}
-
-
-@pytest.fixture
-async def store(nc: Any, pg_pool: asyncpg.Pool) -> EventStore:
-    await ensure_stream(nc, JOBS)
-    async with pg_pool.acquire() as conn:
-        await migrate_runtime(conn)
-    return EventStore(nc, {"JOBS": JOB_EVENTS})
 
 
 async def _append(store: EventStore, kinds: tuple[str, ...], n: int, worker: str = "w") -> list[str]:

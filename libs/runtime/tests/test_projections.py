@@ -13,27 +13,18 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy
 
-from skillstream_contracts.jobs import JOB_EVENTS, JobQueued, JobStarted
+from skillstream_contracts.jobs import JobQueued, JobStarted
 from skillstream_contracts.streams import JOBS, aggregate_subject
 from skillstream_devstack.process import spawn
 from skillstream_runtime.deadletters import list_dead_letters, retry_dead_letters
-from skillstream_runtime.eventstore import EventStore, NewEvent, ensure_stream
+from skillstream_runtime.eventstore import EventStore, NewEvent
 from skillstream_runtime.generations import ProjectionWorker, active_generation, checkpoints, rebuild
-from skillstream_runtime.migrations import migrate_runtime
 from skillstream_runtime.projections import ProjectionRunner, RunnerSettings, consumer_name
 from skillstream_testing.sample import LedgerProjection
 
 FAST = RunnerSettings(
     batch_size=50, fetch_timeout=0.2, max_deliver=3, backoff_initial=0.01, backoff_max=0.05, ack_wait=2.0
 )
-
-
-@pytest.fixture
-async def store(nc: Any, pg_pool: asyncpg.Pool) -> EventStore:
-    await ensure_stream(nc, JOBS)
-    async with pg_pool.acquire() as conn:
-        await migrate_runtime(conn)
-    return EventStore(nc, {"JOBS": JOB_EVENTS})
 
 
 async def publish(store: EventStore, jobs: int, per_job: int, worker: str = "w") -> int:
