@@ -129,6 +129,10 @@ ENDPOINTS = (
 )
 
 
+_KNOWN_STREAMS = {d.name: d for d in ALL_STREAMS}
+"""The stream definitions by name: the report streams the orchestrator reads are named in its settings."""
+
+
 def job_reactions(report_streams: list[str]) -> Any:
     """The dispatcher on ``JOBS`` and one follower per report stream, as runtime reactions."""
 
@@ -144,12 +148,11 @@ def job_reactions(report_streams: list[str]) -> Any:
             await reactions.follow(m.headers or {}, m.metadata.stream, m.metadata.sequence.stream, deps)
 
         out = [Reaction(stream=JOBS.name, durable="orchestrator_dispatch", subjects=("jobs.job.*",), handler=on_jobs)]
-        known = {d.name: d for d in ALL_STREAMS}
         for stream in dict.fromkeys(report_streams):
             if stream != JOBS.name:
                 # Phase reports are appended to the job's own subject (JobContext.report_phase): the follower
                 # reads only those, not every item event of a bulk download (three per segment).
-                definition = known.get(stream)
+                definition = _KNOWN_STREAMS.get(stream)
                 subjects = () if definition is None else (definition.all_of("job"),)
                 out.append(Reaction(stream=stream, durable="orchestrator_follow", subjects=subjects, handler=on_report))
         return out
@@ -161,15 +164,14 @@ def definition(settings: OrchestratorSettings | None = None) -> ServiceDefinitio
     """The orchestrator service: owns the ``JOBS`` stream, the ``JOB_WORK`` queue and the ``orchestrator``
     PostgreSQL schema (``jobs`` and ``job_progress`` read models)."""
     s = settings or OrchestratorSettings()
-    known = {d.name: d for d in ALL_STREAMS}
 
     async def ensure_streams(ctx: ServiceContext) -> None:
         # The progress view and the follower read the owners' streams: make sure those exist (idempotent,
         # same definitions as their owners) so the consumers can be created before the owners first start.
         await ensure_work_stream(ctx.nc, ctx.settings.stream_replicas)
         for name in s.job_report_streams:
-            if name in known:
-                await ensure_stream(ctx.nc, known[name], ctx.settings.stream_replicas)
+            if name in _KNOWN_STREAMS:
+                await ensure_stream(ctx.nc, _KNOWN_STREAMS[name], ctx.settings.stream_replicas)
 
     return ServiceDefinition(
         name=NAME,
