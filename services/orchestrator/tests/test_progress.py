@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skillstream_contracts.events import EventMetadata, OpaqueEvent
-from skillstream_contracts.jobs import JobReport, JobRequested, JobStarted
+from skillstream_contracts.jobs import JobCancelled, JobCompleted, JobReport, JobRequested, JobStarted
 from skillstream_orchestrator.projections.progress import NOTIFY_CHANNEL, ProgressProjection
 from skillstream_orchestrator.projections.progress_reads import progress_since, read_progress
 from skillstream_runtime.eventstore import RecordedEvent
@@ -55,6 +55,10 @@ class _Log:
             item_outcome=outcome,
             **headers,
         )
+
+    def phase(self, job_id: str, phase: str, second: int) -> RecordedEvent:
+        """The owner's report of a job phase (on its own stream, after the items it reported)."""
+        return self._record("TESTWORK", job_id, "testwork.Ended", OpaqueEvent(event_type="x"), second, phase=phase)
 
     def _record(self, stream: str, job_id: str, tag: str, event: Any, second: int, **headers: Any) -> RecordedEvent:
         self.seq[stream] += 1
@@ -170,6 +174,42 @@ async def test_items_before_the_job_request_and_sequences_in_commit_order(pg_poo
     assert later[0].sequence > first
     assert later[0].succeeded == 1
     assert [d.job_id for d in only_alice] == [a]
+
+
+async def test_an_end_recorded_before_its_items_are_counted_is_shown_once_they_are(pg_pool: asyncpg.Pool) -> None:
+    """The lifecycle (``JOBS``) and the items (the owner's stream) are applied by separate runners: the job's end
+    can be applied before the items the owner reported ahead of it. The document shows the end only once the
+    owner's end report has been counted, so a job never reads "completed" with counters short of its items."""
+    projection, schema = await _setup(pg_pool)
+    log = _Log()
+    a, b = "c" * 32, "d" * 32
+    await _apply(
+        pg_pool,
+        projection,
+        schema,
+        [
+            log.jobs(JobRequested(job_id=a, kind="k", requested_by="alice"), a),
+            log.jobs(JobStarted(job_id=a, worker="TESTWORK", total_items=2), a, 1),
+            log.jobs(JobCompleted(job_id=a, reported_on="TESTWORK"), a, 5),
+            # cancelled by the orchestrator before any owner started it: no owner report to wait for
+            log.jobs(JobRequested(job_id=b, kind="k", requested_by="bob"), b),
+            log.jobs(JobCancelled(job_id=b, summary={"cancelled_before_start": True}), b, 1),
+        ],
+    )
+    async with pg_pool.acquire() as conn:
+        early = await read_progress(conn, [a, b])
+    assert (early[a].status, early[a].succeeded, early[a].finished_at) == ("running", 0, None)
+    assert early[b].status == "cancelled"
+    await _apply(pg_pool, projection, schema, [log.item(a, "x", "succeeded", 2), log.item(a, "y", "succeeded", 3)])
+    async with pg_pool.acquire() as conn:
+        counted = await read_progress(conn, [a])
+    assert (counted[a].status, counted[a].succeeded) == ("running", 2)  # the end report is not counted yet
+    await _apply(pg_pool, projection, schema, [log.phase(a, "completed", 4)])
+    async with pg_pool.acquire() as conn:
+        ended = (await read_progress(conn, [a]))[a]
+    assert (ended.status, ended.succeeded, ended.percent) == ("completed", 2, 100.0)
+    assert ended.finished_at == T0 + dt.timedelta(seconds=5)
+    assert ended.sequence > counted[a].sequence  # the change is published to live watchers
 
 
 async def test_changed_jobs_are_notified_on_commit_in_chunks(pg_pool: asyncpg.Pool) -> None:

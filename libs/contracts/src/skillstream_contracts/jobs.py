@@ -124,6 +124,9 @@ class JobCompleted(Event, frozen=True, kw_only=True, tag="jobs.JobCompleted"):
 
     job_id: str
     summary: dict[str, Any] = msgspec.field(default_factory=dict)
+    reported_on: str | None = None
+    """The owner's stream whose event reported this end (the progress view shows the end once it has counted
+    that stream's events up to it); ``None`` when the orchestrator ended the job itself."""
 
 
 class JobFailed(Event, frozen=True, kw_only=True, tag="jobs.JobFailed"):
@@ -132,6 +135,8 @@ class JobFailed(Event, frozen=True, kw_only=True, tag="jobs.JobFailed"):
     job_id: str
     reason: str
     summary: dict[str, Any] = msgspec.field(default_factory=dict)
+    reported_on: str | None = None
+    """As on :class:`JobCompleted`."""
 
 
 class JobCancelled(Event, frozen=True, kw_only=True, tag="jobs.JobCancelled"):
@@ -139,6 +144,8 @@ class JobCancelled(Event, frozen=True, kw_only=True, tag="jobs.JobCancelled"):
 
     job_id: str
     summary: dict[str, Any] = msgspec.field(default_factory=dict)
+    reported_on: str | None = None
+    """As on :class:`JobCompleted`."""
 
 
 JOB_EVENTS = EventRegistry(

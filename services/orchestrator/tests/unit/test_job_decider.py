@@ -103,10 +103,14 @@ def test_the_full_lifecycle() -> None:
     ]
     assert decided(running, report(JobPhase.PLANNED)) == []  # a plan without a total says nothing
     assert decided(running, report(JobPhase.COMPLETED, summary='{"succeeded": 9}')) == [
-        JobCompleted(job_id="j1", summary={"succeeded": 9})
+        JobCompleted(job_id="j1", summary={"succeeded": 9}, reported_on="TGA")
     ]
-    assert decided(running, report(JobPhase.FAILED)) == [JobFailed(job_id="j1", reason="the job failed")]
-    assert decided(running, report(JobPhase.CANCELLED, summary="not json")) == [JobCancelled(job_id="j1")]
+    assert decided(running, report(JobPhase.FAILED)) == [
+        JobFailed(job_id="j1", reason="the job failed", reported_on="TGA")
+    ]
+    assert decided(running, report(JobPhase.CANCELLED, summary="not json")) == [
+        JobCancelled(job_id="j1", reported_on="TGA")
+    ]
 
 
 def test_a_start_is_accepted_before_the_job_was_marked_queued() -> None:

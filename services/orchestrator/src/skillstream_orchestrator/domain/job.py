@@ -211,11 +211,13 @@ def _report(job: Job, cmd: ApplyReport) -> Event | None:
             clean = {str(k): int(n) for k, n in groups.items()} if isinstance(groups, dict) else {}
             return JobItemsPlanned(job_id=v.job_id, total_items=cmd.total, groups=clean)
         case JobPhase.COMPLETED:
-            return JobCompleted(job_id=v.job_id, summary=summary)
+            return JobCompleted(job_id=v.job_id, summary=summary, reported_on=cmd.worker)
         case JobPhase.FAILED:
-            return JobFailed(job_id=v.job_id, reason=cmd.reason or "the job failed", summary=summary)
+            return JobFailed(
+                job_id=v.job_id, reason=cmd.reason or "the job failed", summary=summary, reported_on=cmd.worker
+            )
         case JobPhase.CANCELLED:
-            return JobCancelled(job_id=v.job_id, summary=summary)
+            return JobCancelled(job_id=v.job_id, summary=summary, reported_on=cmd.worker)
     return None
 
 

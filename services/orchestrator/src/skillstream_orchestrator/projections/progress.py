@@ -31,6 +31,9 @@ from skillstream_contracts.events import HeadersOnlyRegistry
 from skillstream_contracts.jobs import (
     JOB_EVENTS,
     ItemOutcome,
+    JobCancelled,
+    JobCompleted,
+    JobFailed,
     JobItemsPlanned,
     JobStatus,
     JobView,
@@ -52,6 +55,8 @@ _RANK = {
     ItemOutcome.FAILED: 2,
     ItemOutcome.SKIPPED: 2,
 }
+_ENDS = (JobCompleted, JobFailed, JobCancelled)
+_END_PHASES = frozenset({"completed", "failed", "cancelled"})
 _META = (
     "kind",
     "status",
@@ -104,7 +109,9 @@ class ProgressProjection(Projection):
                 bytes_done       bigint NOT NULL DEFAULT 0,
                 first_item_at    timestamptz,
                 last_item_at     timestamptz,
-                sequence         bigint NOT NULL DEFAULT 0
+                sequence         bigint NOT NULL DEFAULT 0,
+                awaits_report    boolean NOT NULL DEFAULT false,
+                report_counted   boolean NOT NULL DEFAULT false
             );
             CREATE INDEX ON "{schema}".job_progress (sequence);
             CREATE TABLE "{schema}".job_items (
@@ -150,6 +157,7 @@ async def _apply_lifecycle(conn: asyncpg.Connection, schema: str, events: Sequen
     )
     views: dict[str, JobView | None] = {r["job_id"]: _meta_view(r) for r in rows}
     planned_groups: list[tuple[str, str, int]] = []
+    awaiting: set[str] = set()
     for e in events:
         job_id = e.metadata.aggregate_id
         new = fold(views.get(job_id), e.event, e.metadata.occurred_at)
@@ -157,15 +165,19 @@ async def _apply_lifecycle(conn: asyncpg.Connection, schema: str, events: Sequen
             views[job_id] = new
         if isinstance(e.event, JobItemsPlanned):
             planned_groups.extend((job_id, g, n) for g, n in e.event.groups.items())
+        elif isinstance(e.event, _ENDS) and e.event.reported_on is not None:
+            awaiting.add(job_id)
     changed = {j: v for j, v in views.items() if v is not None}
     cols = ", ".join(_META)
     await conn.execute(
-        f'INSERT INTO "{schema}".job_progress (job_id, has_meta, {cols})'
-        " SELECT j, true, k, s, r, ro, c, t, ra, sa, fa FROM unnest($1::text[], $2::text[], $3::text[],"
-        " $4::text[], $5::text[], $6::boolean[], $7::integer[], $8::timestamptz[], $9::timestamptz[],"
+        f'INSERT INTO "{schema}".job_progress (job_id, has_meta, {cols}, awaits_report)'
+        " SELECT j, true, k, s, r, ro, c, t, ra, sa, fa, j = ANY($11) FROM unnest($1::text[], $2::text[],"
+        " $3::text[], $4::text[], $5::text[], $6::boolean[], $7::integer[], $8::timestamptz[], $9::timestamptz[],"
         " $10::timestamptz[]) AS u(j, k, s, r, ro, c, t, ra, sa, fa)"
-        f" ON CONFLICT (job_id) DO UPDATE SET has_meta = true, {', '.join(f'{c} = EXCLUDED.{c}' for c in _META)}",
+        f" ON CONFLICT (job_id) DO UPDATE SET has_meta = true, {', '.join(f'{c} = EXCLUDED.{c}' for c in _META)},"
+        " awaits_report = job_progress.awaits_report OR EXCLUDED.awaits_report",
         *_columns(changed.values()),
+        sorted(awaiting),
     )
     if planned_groups:
         await conn.execute(
@@ -253,6 +265,19 @@ class _Deltas:
 
 
 async def _apply_items(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> set[str]:
+    ended = sorted({r.job_id for e in events if (r := e.metadata.job) is not None and r.phase in _END_PHASES})
+    if ended:
+        # The owner reports a job's end after its items' events on the same stream: from here on this
+        # stream's counts of the job are final, so the view may show the end the lifecycle recorded.
+        await conn.execute(
+            f'INSERT INTO "{schema}".job_progress (job_id, report_counted) SELECT unnest($1::text[]), true'
+            " ON CONFLICT (job_id) DO UPDATE SET report_counted = true",
+            ended,
+        )
+    return set(ended) | await _count_items(conn, schema, events)
+
+
+async def _count_items(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> set[str]:
     reports = []
     for e in events:
         r = e.metadata.job

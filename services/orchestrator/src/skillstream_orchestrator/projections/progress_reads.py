@@ -68,11 +68,16 @@ def _document(
     now: dt.datetime,
 ) -> JobProgress:
     status = JobStatus(r["status"])
+    finished_at = r["finished_at"]
+    if status.is_terminal and r["awaits_report"] and not r["report_counted"]:
+        # The job has ended but this view has not yet counted the owner's events up to its end report:
+        # showing the end now would show final counters that are not final.
+        status, finished_at = JobStatus.RUNNING, None
     done = r["succeeded"] + r["failed"] + r["skipped"]
     total = r["total"]
     queued = r["queued"] if total is None else max(0, total - r["processing"] - done)
     start = r["started_at"] or r["first_item_at"]
-    end = r["finished_at"] or (None if not status.is_terminal else r["last_item_at"]) or now
+    end = finished_at or (None if not status.is_terminal else r["last_item_at"]) or now
     elapsed = (end - start).total_seconds() if start is not None else 0.0
     rate = done / elapsed if elapsed > 0 and done else None
     byte_rate = r["bytes_done"] / elapsed if elapsed > 0 and r["bytes_done"] else None
@@ -104,7 +109,7 @@ def _document(
         groups=groups,
         requested_at=r["requested_at"],
         started_at=r["started_at"],
-        finished_at=r["finished_at"],
+        finished_at=finished_at,
     )
 
 
