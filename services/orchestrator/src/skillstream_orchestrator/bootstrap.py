@@ -150,10 +150,12 @@ def job_reactions(report_streams: list[str]) -> Any:
         out = [Reaction(stream=JOBS.name, durable="orchestrator_dispatch", subjects=("jobs.job.*",), handler=on_jobs)]
         for stream in dict.fromkeys(report_streams):
             if stream != JOBS.name:
-                # The whole stream, item events included, though only phase reports change the job: reading the
-                # items in order keeps a job's end behind its items, so the progress view never shows a job ended
-                # with items still uncounted (a follower on the job subjects alone got there first after a restart).
-                out.append(Reaction(stream=stream, durable="orchestrator_follow", handler=on_report))
+                # Phase reports are appended to the job's own subject (JobContext.report_phase): the follower
+                # reads only those, not every item event of a bulk download (three per segment). It may end a job
+                # before the progress view has counted its items: the view waits for the end report itself.
+                definition = _KNOWN_STREAMS.get(stream)
+                subjects = () if definition is None else (definition.all_of("job"),)
+                out.append(Reaction(stream=stream, durable="orchestrator_follow", subjects=subjects, handler=on_report))
         return out
 
     return run_reactions(build)

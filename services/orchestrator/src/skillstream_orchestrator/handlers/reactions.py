@@ -3,9 +3,9 @@
 - **Dispatcher** (durable consumer ``orchestrator_dispatch`` on ``JOBS``): on ``JobRequested`` it publishes a
   :class:`JobDispatch` on ``work.jobs.<kind>`` (``Nats-Msg-Id`` = ``dispatch-<job id>``, so a repeat after
   a crash is dropped by JetStream) and appends ``JobQueued``.
-- **Follower** (durable consumer ``orchestrator_follow`` on each report stream): turns the owner's events
-  whose job report has a phase into ``JobStarted`` / ``JobItemsPlanned`` / ``JobCompleted`` / ``JobFailed`` /
-  ``JobCancelled``. Item events are acknowledged unread (the progress view counts them).
+- **Follower** (durable consumer ``orchestrator_follow`` on the job subjects of each report stream): turns
+  the owner's events whose job report has a phase into ``JobStarted`` / ``JobItemsPlanned`` / ``JobCompleted``
+  / ``JobFailed`` / ``JobCancelled``. Item events are not read here (the progress view counts them).
 
 Both are process-manager steps on the job decider (:mod:`skillstream_orchestrator.domain.job`): each loads
 the job, decides and appends with the expected sequence and a deterministic event id, so a redelivered
