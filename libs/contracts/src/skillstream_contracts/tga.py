@@ -30,6 +30,7 @@ import enum
 import msgspec
 
 from skillstream_contracts.events import Event, EventRegistry
+from skillstream_contracts.tga_content import Element, FoundationSkill, PerformanceCriterion, UnitContent
 
 
 class ComponentType(enum.StrEnum):
@@ -98,51 +99,6 @@ class CatalogueEntry(msgspec.Struct, frozen=True, kw_only=True):
     usage_recommendation: UsageRecommendation = UsageRecommendation.UNKNOWN
     is_current: bool = True
     updated_at: dt.datetime | None = None
-
-
-class PerformanceCriterion(msgspec.Struct, frozen=True, kw_only=True):
-    """``number`` as the document writes it without a trailing dot (``"1.1"``); ``text`` collapsed."""
-
-    number: str
-    text: str
-
-
-class Element(msgspec.Struct, frozen=True, kw_only=True):
-    """An element of a unit of competency (``number`` like ``"1"``) with its performance criteria."""
-
-    number: str
-    title: str
-    performance_criteria: list[PerformanceCriterion] = msgspec.field(default_factory=list)
-
-
-class FoundationSkill(msgspec.Struct, frozen=True, kw_only=True):
-    """One row of the 2012 Foundation Skills "Skill | Description" table."""
-
-    skill: str
-    description: str
-
-
-class UnitContent(msgspec.Struct, frozen=True, kw_only=True):
-    """What a unit of competency's document states, as parsed (TGA-FORMAT.md §2): shared by the
-    ``UnitDownloaded`` event, the parser's result and the query reply, so the three never drift apart.
-
-    Pre-2012 units fill ``critical_aspects`` (Evidence Guide), ``required_skills`` and ``required_knowledge``;
-    2012 units fill ``performance_evidence``, ``knowledge_evidence``, ``assessment_conditions`` (Assessment
-    Requirements book) and ``foundation_skills``. ``prerequisites`` are unit codes.
-    """
-
-    application: str = ""
-    competency_field: str | None = None
-    prerequisites: list[str] = msgspec.field(default_factory=list)
-    elements: list[Element] = msgspec.field(default_factory=list)
-    critical_aspects: list[str] = msgspec.field(default_factory=list)
-    required_skills: list[str] = msgspec.field(default_factory=list)
-    required_knowledge: list[str] = msgspec.field(default_factory=list)
-    performance_evidence: list[str] = msgspec.field(default_factory=list)
-    knowledge_evidence: list[str] = msgspec.field(default_factory=list)
-    assessment_conditions: list[str] = msgspec.field(default_factory=list)
-    foundation_skills: list[FoundationSkill] = msgspec.field(default_factory=list)
-    range_statement: list[str] = msgspec.field(default_factory=list)
 
 
 # --- events (stream TGA) ---------------------------------------------------------------------------
