@@ -144,7 +144,10 @@ class QualificationDownloaded(Event, frozen=True, kw_only=True, tag="tga.Qualifi
 
     ``source`` is None when TGA lists no XML file for the release (details only, from ``GetDetails``: the
     unit lists then come from the release's ``UnitGrid``). Widened from required in v1 before any consumer
-    existed; every v1 event still decodes.
+    existed; every v1 event still decodes. Such a qualification is *metadata only*: ``metadata_only_reason``
+    says why there was nothing to parse (e.g. ``"TGA lists no content file for release 1"``); None when the
+    content was parsed from ``source``. Added with a default: a v1 event without it and without a source is
+    metadata only too (its reason is then unstated).
 
     ``aqf_level`` is the book variable ``AqfAlignment`` (e.g. ``"Certificate IV"``). ``core_units`` and
     ``elective_units`` are unit codes from the SOAP ``UnitGrid`` (``IsEssential``) or the packaging rules;
@@ -166,10 +169,16 @@ class QualificationDownloaded(Event, frozen=True, kw_only=True, tag="tga.Qualifi
     core_units: list[str] = msgspec.field(default_factory=list)
     elective_units: list[str] = msgspec.field(default_factory=list)
     elective_groups: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    metadata_only_reason: str | None = None
 
 
 class SkillSetDownloaded(Event, frozen=True, kw_only=True, tag="tga.SkillSetDownloaded"):
-    """A skill set's details were downloaded; ``unit_codes`` from its release's unit grid."""
+    """A skill set's details were downloaded; ``unit_codes`` from its release's unit grid.
+
+    ``source`` None: TGA lists no content file for the release, so the skill set is *metadata only*;
+    ``metadata_only_reason`` then says so (e.g. ``"TGA lists no content file for release 1"``; added with a
+    default, unstated on older events).
+    """
 
     code: str
     title: str
@@ -178,6 +187,7 @@ class SkillSetDownloaded(Event, frozen=True, kw_only=True, tag="tga.SkillSetDown
     usage_recommendation: UsageRecommendation
     unit_codes: list[str] = msgspec.field(default_factory=list)
     source: SourceFile | None = None
+    metadata_only_reason: str | None = None
 
 
 class UnitDownloaded(Event, UnitContent, frozen=True, kw_only=True, tag="tga.UnitDownloaded"):
