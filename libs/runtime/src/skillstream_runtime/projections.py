@@ -16,9 +16,9 @@ the active generation (see :mod:`skillstream_runtime.replay` for the blue/green 
 - treats connection failures (PostgreSQL down) as transient: retried without limit and never dead-lettered.
 
 Order matters to a projection, so one runner per (projection, generation, stream) is active at a time
-(:class:`~skillstream_runtime.generations.ProjectionWorker` holds a PostgreSQL advisory lock; standby
-replicas wait), and the retry schedule is kept here rather than by consumer ``backoff``/``max_deliver``,
-which would redeliver a failed event *after* newer ones.
+(:class:`~skillstream_runtime.generations.ProjectionWorker` holds a PostgreSQL advisory lock; standby replicas
+wait), and the retry schedule is kept here rather than by consumer ``backoff``/``max_deliver``, which would
+redeliver a failed event *after* newer ones. A consumer deleted by a swap ends its runner with ``GenerationRetired``.
 """
 
 from __future__ import annotations
@@ -200,7 +200,8 @@ class ProjectionRunner:
         """Consume until :meth:`stop` (or, with ``until_caught_up``, until nothing is pending).
 
         Raises:
-            GenerationRetired: the generation was swapped out (only when ``check_active``).
+            GenerationRetired: the generation was swapped out (only when ``check_active``; also mid-fetch).
+            nats.js.errors.APIError: the consumer failed or vanished while the generation is still active.
         """
         self.checkpoint = await self._load_checkpoint()
         await self.reset_consumer(self.checkpoint + 1)
@@ -218,7 +219,11 @@ class ProjectionRunner:
         prefetch = asyncio.create_task(fetch())
         try:
             while not self._stop.is_set():
-                msgs, decoded = await prefetch
+                try:
+                    msgs, decoded = await prefetch
+                except nats.js.errors.APIError:  # the consumer is gone: deleted by the swap that retired it?
+                    await self._transient_retry(self._assert_active)
+                    raise
                 prefetch = asyncio.create_task(fetch())
                 if not msgs:
                     if until_caught_up and await self.pending() == 0:
@@ -270,8 +275,11 @@ class ProjectionRunner:
             await self._write_checkpoint(conn, last_sequence)
         self._advance(last_sequence, len(events))
 
-    async def _assert_active(self, conn: asyncpg.Connection) -> None:
-        if not self.check_active:
+    async def _assert_active(self, conn: asyncpg.Connection | None = None) -> None:
+        if conn is None and self.check_active:  # a check of its own, outside a batch
+            async with self._pool.acquire() as own, own.transaction():
+                await self._assert_active(own)
+        if conn is None or not self.check_active:
             return
         # FOR SHARE: a swap (FOR UPDATE on this row) waits for this batch, and this batch sees the swap.
         active = await conn.fetchval(
