@@ -45,6 +45,12 @@ async def _seed(url: str) -> None:
     await nc.drain()
 
 
+async def _publish_outside_the_projection(url: str) -> None:
+    nc = await nats.connect(url)
+    await nc.jetstream().publish("jobs.schedule.nightly", b"{}")
+    await nc.drain()
+
+
 async def _poison_then_fix_later(url: str, dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
@@ -106,6 +112,11 @@ def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -
     result = cli.invoke(app, ["projections"], env=env)
     assert result.exit_code == 0, result.output
     assert re.search(r"jobs\s+│\s+2\s+│\s+JOBS\s+│\s+25\s+│\s+25\s+│\s+0", result.output), result.output
+
+    # The stream's last message is on a subject the projection does not read: nothing is pending for it.
+    asyncio.run(_publish_outside_the_projection(nats_url))
+    result = cli.invoke(app, ["projections"], env=env)
+    assert re.search(r"jobs\s+│\s+2\s+│\s+JOBS\s+│\s+25\s+│\s+26\s+│\s+0\s", result.output), result.output
 
     async def count() -> int:
         conn = await asyncpg.connect(database_url)

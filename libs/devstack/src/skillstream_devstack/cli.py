@@ -119,7 +119,8 @@ def streams(
 
 @app.command()
 def projections() -> None:
-    """Show every projection: active generation, checkpoint per stream and lag."""
+    """Show every projection: active generation, checkpoint per stream and lag (events its consumer has still
+    to deliver or see acknowledged; without a consumer yet, stream last sequence minus checkpoint)."""
 
     async def go() -> None:
         async with connect(Settings()) as (nc, pool):
@@ -132,7 +133,9 @@ def projections() -> None:
                 for stream in projection.sources:
                     last = (await js.stream_info(stream)).state.last_seq
                     cp = cps.get(stream, 0)
-                    table.add_row(name, str(gen), stream, str(cp), str(last), str(max(0, last - cp)))
+                    lag = await generations.pending_events(nc, name, gen, stream)
+                    lag = max(0, last - cp) if lag is None else lag
+                    table.add_row(name, str(gen), stream, str(cp), str(last), str(lag))
             console.print(table)
 
     _run(go())

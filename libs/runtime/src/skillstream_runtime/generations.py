@@ -101,6 +101,21 @@ async def checkpoints(pool: asyncpg.Pool, projection: str, generation: int) -> d
     return {r["stream"]: int(r["last_sequence"]) for r in rows}
 
 
+async def pending_events(nc: Client, projection: str, generation: int, stream: str) -> int | None:
+    """Events of ``stream`` that generation ``generation`` of ``projection`` has still to apply: its durable
+    consumer's ``num_pending`` (not delivered yet) + ``num_ack_pending`` (delivered, not acknowledged).
+
+    The consumer's subject filters leave out what the projection does not read, so a stream whose last messages
+    are on other subjects shows 0 once everything wanted is applied (``stream last_seq - checkpoint`` would
+    not). None when the generation has no consumer on ``stream`` (no runner has started it yet).
+    """
+    try:
+        info = await nc.jetstream().consumer_info(stream, consumer_name(projection, generation))
+    except nats.js.errors.NotFoundError:
+        return None
+    return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+
 class ProjectionWorker:
     """Keeps a projection's active generation up to date, following swaps; one per service replica."""
 
@@ -270,6 +285,7 @@ __all__ = [
     "ProjectionWorker",
     "active_generation",
     "checkpoints",
+    "pending_events",
     "rebuild",
     "retire",
     "swap",
