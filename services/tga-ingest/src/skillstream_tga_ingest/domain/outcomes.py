@@ -14,7 +14,9 @@ Rules and their sources:
 - a component whose ``MappingInformation`` maps it to another code supersedes that code: a
   ``ComponentSuperseded`` on the older code's subject (XSD ``Mapping``: ``MapsToCode``, ``IsEquivalent``);
 - a qualification or skill set with no XML file is still recorded from its details, its units from the
-  release's ``UnitGrid`` (``IsEssential`` = core); a unit with no XML file cannot be parsed and fails with
+  release's ``UnitGrid`` (``IsEssential`` = core), as *metadata only*: its event says why
+  (``metadata_only_reason``, "TGA lists no content file for release 1") and the job's summary counts it as
+  ``metadata_only``, not as a downloaded component; a unit with no XML file cannot be parsed and fails with
   that reason.
 """
 
@@ -50,6 +52,8 @@ Failed = ComponentDownloadFailed | UnitParseFailed
 """The events that record an item as failed: TGA or the file transfer failed, or the parser refused the file."""
 Outcome = Downloaded | Failed
 """An item's terminal event."""
+NO_CONTENT_FILE = "TGA lists no content file for this release"
+"""Why a qualification or skill set is metadata only when its event does not say (recorded before it did)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,15 +87,27 @@ def size_of(event: Outcome) -> int | None:
     return source.size if source is not None else None
 
 
+def metadata_only_reason(event: Event) -> str | None:
+    """Why ``event`` holds a component's details only (a qualification or skill set downloaded without a
+    content file): its stated reason, else :data:`NO_CONTENT_FILE` (an event written before reasons were
+    recorded); None for any other event."""
+    if isinstance(event, QualificationDownloaded | SkillSetDownloaded) and event.source is None:
+        return event.metadata_only_reason or NO_CONTENT_FILE
+    return None
+
+
 def counts_of(event: Event) -> Counter[str]:
     """Summary counters an item's terminal event contributes (also when a resumed job skips the item):
-    ``components``, ``units_parsed``, ``elements``, ``performance_criteria``, ``parse_failures``,
+    ``components`` (downloaded with their content), ``metadata_only`` (details only: TGA lists no content
+    file), ``units_parsed``, ``elements``, ``performance_criteria``, ``parse_failures``,
     ``download_failures``, ``failures``."""
     c: Counter[str] = Counter()
     match event:
         case UnitDownloaded():
             c.update(components=1, units_parsed=1, elements=len(event.elements))
             c["performance_criteria"] += sum(len(e.performance_criteria) for e in event.elements)
+        case QualificationDownloaded() | SkillSetDownloaded() if metadata_only_reason(event):
+            c.update(metadata_only=1)
         case QualificationDownloaded() | PackageDownloaded() | SkillSetDownloaded():
             c.update(components=1)
         case UnitParseFailed():
@@ -152,7 +168,8 @@ def package_download(details: ComponentDetails) -> Download:
 
 def details_only(ctype: ComponentType, details: ComponentDetails, release: Release | None) -> Download:
     """A component whose latest release (``release``, None: TGA lists none) has no XML file: a qualification
-    or skill set is recorded from its details and unit grid; a unit fails, as there is nothing to parse."""
+    or skill set is recorded from its details and unit grid as metadata only (``metadata_only_reason``); a
+    unit fails, as there is nothing to parse."""
     code = details.code
     if ctype is ComponentType.UNIT:
         why = "TGA lists no release" if release is None else f"release {release.release_number} has no XML file"
@@ -160,6 +177,7 @@ def details_only(ctype: ComponentType, details: ComponentDetails, release: Relea
     package = details.parent_code or package_code(code)
     number = release.release_number if release else "1"
     grid = release.unit_grid if release else []
+    why = f"TGA lists no content file for release {number}" if release else "TGA lists no release"
     out: Outcome
     if ctype is ComponentType.QUALIFICATION:
         out = QualificationDownloaded(
@@ -170,6 +188,7 @@ def details_only(ctype: ComponentType, details: ComponentDetails, release: Relea
             usage_recommendation=tga_usage(details),
             core_units=[u.code for u in grid if u.is_essential],
             elective_units=[u.code for u in grid if not u.is_essential],
+            metadata_only_reason=why,
         )
     else:
         out = SkillSetDownloaded(
@@ -179,6 +198,7 @@ def details_only(ctype: ComponentType, details: ComponentDetails, release: Relea
             training_package=package,
             usage_recommendation=tga_usage(details),
             unit_codes=[u.code for u in grid],
+            metadata_only_reason=why,
         )
     return Download(event=out, related=supersessions(ctype, details))
 
@@ -310,6 +330,7 @@ def supersessions(ctype: ComponentType, details: ComponentDetails) -> list[Compo
 
 
 __all__ = [
+    "NO_CONTENT_FILE",
     "Download",
     "Downloaded",
     "Failed",
@@ -317,6 +338,7 @@ __all__ = [
     "counts_of",
     "details_only",
     "download_failed",
+    "metadata_only_reason",
     "outcome_of",
     "package_code",
     "package_download",
