@@ -22,8 +22,9 @@ from skillstream_runtime.generations import active_generation
 from skillstream_runtime.migrations import migrate, migrate_runtime, read_migrations
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-OUTCOMES = ("queued", "processing", "succeeded", "failed", "skipped")
+OUTCOMES = ("queued", "processing", "retrying", "succeeded", "failed", "skipped")
 TERMINAL = {"succeeded", "failed", "skipped"}
+RANK = {"queued": 0, "processing": 1, "retrying": 1, "succeeded": 2, "failed": 2, "skipped": 2}
 
 
 async def _setup(pool: asyncpg.Pool) -> tuple[ProgressProjection, str]:
@@ -93,9 +94,10 @@ item_reports = st.lists(st.sampled_from(OUTCOMES), min_size=1, max_size=5)
     reports=st.lists(item_reports, min_size=1, max_size=25),
     interleave=st.randoms(use_true_random=False),
     batch=st.integers(min_value=1, max_value=9),
+    cancelled=st.booleans(),
 )
 async def test_counters_equal_a_recount_whatever_the_report_history(
-    pg_pool: asyncpg.Pool, reports: list[list[str]], interleave: Any, batch: int
+    pg_pool: asyncpg.Pool, reports: list[list[str]], interleave: Any, batch: int, cancelled: bool
 ) -> None:
     async with pg_pool.acquire() as conn:
         await conn.execute(
@@ -116,22 +118,28 @@ async def test_counters_equal_a_recount_whatever_the_report_history(
         stream.append(log.item(job, key, outcome, second, item_group=f"g{int(key[-1]) % 3}", item_bytes=10))
         if not queues[key]:
             del queues[key]
+    if cancelled:  # the owner ends the job with items not ended: they end "cancelled"
+        stream.append(log.phase(job, "cancelled", second + 1))
     await _apply(pg_pool, projection, schema, [log.jobs(JobRequested(job_id=job, kind="k", requested_by="u"), job)])
     for i in range(0, len(stream), batch):
         await _apply(pg_pool, projection, schema, stream[i : i + batch])
 
-    # the expected final state of each item: its first terminal report, else its furthest non-terminal one
+    # the expected final state of each item: its first terminal report, else its last report that did not move
+    # it back (processing and retrying alternate), else "cancelled" when the job ended first
     expected: dict[str, str] = {}
     for i, r in enumerate(reports):
-        terminal = [o for o in r if o in TERMINAL]
-        expected[f"item-{i:03d}"] = terminal[0] if terminal else ("processing" if "processing" in r else "queued")
+        state = r[0]
+        for o in r[1:]:
+            if state not in TERMINAL and RANK[o] >= RANK[state]:
+                state = o
+        expected[f"item-{i:03d}"] = "cancelled" if cancelled and state not in TERMINAL else state
     want = Counter(expected.values())
     async with pg_pool.acquire() as conn:
         doc = (await read_progress(conn, [job]))[job]
         states = {r["item_key"]: r["state"] for r in await conn.fetch("SELECT * FROM orchestrator.job_items")}
     assert states == expected
-    got = {o: getattr(doc, o) for o in OUTCOMES}
-    assert got == {o: want.get(o, 0) for o in OUTCOMES}
+    got = {o: getattr(doc, o) for o in (*OUTCOMES, "cancelled")}
+    assert got == {o: want.get(o, 0) for o in (*OUTCOMES, "cancelled")}
     assert doc.bytes_done == 10 * want.get("succeeded", 0)
     assert sum(g.total for g in doc.groups.values()) == len(reports)
     assert sum(g.succeeded + g.failed + g.skipped for g in doc.groups.values()) == sum(want[o] for o in TERMINAL)

@@ -33,7 +33,9 @@ class GroupProgress(msgspec.Struct, kw_only=True):
 class JobProgress(msgspec.Struct, kw_only=True):
     """Per-job progress snapshot streamed to browsers.
 
-    Counts are exact (each item counted once in its latest state); ``items_per_second`` and
+    Counts are exact (each item counted once in its latest state): ``processing`` items are being worked on,
+    ``retrying`` ones wait for their next attempt, and ``cancelled`` ones had not ended when the job ended
+    (with the planned items that never started). ``items_per_second`` and
     ``bytes_per_second`` are over the job's running time; ``eta_seconds`` is None until a rate is known.
     ``sequence`` is the monotonic position used as the SSE ``id``.
     """
@@ -48,9 +50,11 @@ class JobProgress(msgspec.Struct, kw_only=True):
     total: int | None = None
     queued: int = 0
     processing: int = 0
+    retrying: int = 0
     succeeded: int = 0
     failed: int = 0
     skipped: int = 0
+    cancelled: int = 0
     percent: float = 0.0
     current_items: list[str] = msgspec.field(default_factory=list)
     items_per_second: float | None = None

@@ -31,17 +31,24 @@ class JobStatus(enum.StrEnum):
 
 
 class ItemOutcome(enum.StrEnum):
-    """What an item event says about one item; every item ends in exactly one terminal outcome."""
+    """What an item event says about one item; every item ends in exactly one terminal outcome.
+
+    ``retrying``: an attempt failed and the next one is scheduled (not terminal; the item is not being worked
+    on meanwhile). ``cancelled`` is never reported by an owner: the progress view gives it to the items that
+    had not ended when their job ended (cancelled or failed), so the counters of an ended job add up.
+    """
 
     QUEUED = "queued"
     PROCESSING = "processing"
+    RETRYING = "retrying"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
     @property
     def is_terminal(self) -> bool:
-        return self in (ItemOutcome.SUCCEEDED, ItemOutcome.FAILED, ItemOutcome.SKIPPED)
+        return self in (ItemOutcome.SUCCEEDED, ItemOutcome.FAILED, ItemOutcome.SKIPPED, ItemOutcome.CANCELLED)
 
 
 class JobPhase(enum.StrEnum):

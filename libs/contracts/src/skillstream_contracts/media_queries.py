@@ -68,7 +68,8 @@ class LibrarySummary(msgspec.Struct, kw_only=True):
 
 
 class SegmentCounts(msgspec.Struct, kw_only=True):
-    """Segment counts by state (see the module docstring); ``total`` is their sum."""
+    """Segment counts by state (see the module docstring); ``total`` is their sum. ``cancelled``: segments that
+    had not ended when their bulk download ended (cancelled or failed); a resumed run downloads them."""
 
     total: int = 0
     queued: int = 0
@@ -77,6 +78,7 @@ class SegmentCounts(msgspec.Struct, kw_only=True):
     succeeded: int = 0
     failed: int = 0
     skipped: int = 0
+    cancelled: int = 0
 
 
 class SegmentFailure(msgspec.Struct, frozen=True, kw_only=True):

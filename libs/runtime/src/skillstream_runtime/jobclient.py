@@ -52,13 +52,14 @@ async def run_job(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("[yellow]{task.fields[retrying]} retrying[/]"),
         TextColumn("[red]{task.fields[failed]} failed[/]"),
         TimeElapsedColumn(),
         TextColumn("[dim]{task.fields[current]}"),
     )
     try:
         with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task(kind, total=None, failed=0, current="")
+            task = bar.add_task(kind, total=None, failed=0, retrying=0, current="")
             while True:
                 try:
                     msg = await sub.next_msg(timeout=poll_seconds)
@@ -67,7 +68,14 @@ async def run_job(
                     progress = (await request(nc, GET_JOB, GetJob(job_id=job_id), JobDetail)).progress
                 done = progress.succeeded + progress.failed + progress.skipped
                 current = ", ".join(progress.current_items[:3])
-                bar.update(task, total=progress.total, completed=done, failed=progress.failed, current=current)
+                bar.update(
+                    task,
+                    total=progress.total,
+                    completed=done,
+                    failed=progress.failed,
+                    retrying=progress.retrying,
+                    current=current,
+                )
                 if progress.status.is_terminal:
                     break
     finally:

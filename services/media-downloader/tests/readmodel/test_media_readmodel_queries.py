@@ -144,7 +144,7 @@ async def test_cancelled_and_failed_bulk_downloads(media: Any) -> None:
     first = await bulk_status(media.pool, GetBulkStatus(job_id="job-cancelled"))
     assert first is not None
     assert (first.status, first.finished_at, first.reason, first.eta_seconds) == ("cancelled", media.at(10), None, 0.0)
-    assert first.counts == SegmentCounts(total=3, queued=2, succeeded=1)  # not attempted: still queued
+    assert first.counts == SegmentCounts(total=3, succeeded=1, cancelled=2)  # not attempted: ended with the job
     assert first.courses[0].eta_seconds == 0.0  # the download ended: nothing more will happen
     latest = await bulk_status(media.pool, GetBulkStatus())
     assert latest is not None

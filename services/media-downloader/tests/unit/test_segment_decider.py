@@ -261,7 +261,7 @@ def test_fail_ends_the_segment_unless_it_ended() -> None:
 def test_job_items_and_once_only_event_ids() -> None:
     assert job_item(started(1)) == (ItemOutcome.PROCESSING, None, None)
     assert job_item(downloaded()) == (ItemOutcome.SUCCEEDED, 10, None)
-    assert job_item(retry(1)) == (None, None, None)  # retrying is no item outcome: the tally reads its type
+    assert job_item(retry(1)) == (ItemOutcome.RETRYING, None, None)  # waiting for its next attempt, not running
     assert event_id(JOB, 7, started(1)) is None  # each start is its own fact
     assert event_id(JOB, 7, retry(1)) != event_id(JOB, 7, retry(2))
     end = event_id(JOB, 7, downloaded())

@@ -78,8 +78,12 @@ def test_a_planned_course_keeps_states_in_its_byte_array_and_a_stranger_in_other
 def test_retrying_is_not_running_and_course_completed_is_recorded() -> None:
     t = JobTally(job_id=JOB)
     t.apply(h("SegmentDownloadStarted", "1", "processing"))
-    t.apply(h("SegmentRetryScheduled", "1", None))
+    t.apply(h("SegmentRetryScheduled", "1", None))  # as stored before retries reported an outcome
     assert t.running == 0
     assert t.state("1", "1") == "retrying"
+    t.apply(h("SegmentDownloadStarted", "2", "processing"))
+    t.apply(h("SegmentRetryScheduled", "2", "retrying"))
+    t.apply(h("SegmentDownloaded", "3", "a-later-outcome"))  # unknown to this version: not counted
+    assert (t.running, t.state("2", "1"), t.state("3", "1")) == (0, "retrying", None)
     t.apply({Headers.EVENT_TYPE: "media.CourseCompleted", Headers.JOB_ID: JOB, Headers.AGGREGATE_ID: "1"})
     assert t.courses["1"].completed_recorded

@@ -40,9 +40,11 @@ export function jobView(entry) {
     total,
     queued: p.queued ?? 0,
     processing: p.processing ?? 0,
+    retrying: p.retrying ?? 0,
     succeeded: p.succeeded ?? 0,
     failed: p.failed ?? 0,
     skipped: p.skipped ?? 0,
+    cancelled: p.cancelled ?? 0,
     percent: p.percent ?? (isEnded(status) ? 100 : 0),
     currentItems: p.current_items || [],
     itemsPerSecond: p.items_per_second ?? null,
@@ -136,13 +138,15 @@ export function progressBar({ large = false, label = 'Job progress' } = {}) {
 
 // --- counters ------------------------------------------------------------------------------------
 
-export const COUNTERS = ['queued', 'processing', 'succeeded', 'failed', 'skipped'];
+export const COUNTERS = ['queued', 'processing', 'retrying', 'succeeded', 'failed', 'skipped', 'cancelled'];
 const COUNTER_LABEL = {
   queued: 'Queued',
   processing: 'Processing',
+  retrying: 'Waiting to retry',
   succeeded: 'Succeeded',
   failed: 'Failed',
   skipped: 'Skipped',
+  cancelled: 'Cancelled',
 };
 
 export function counters() {

@@ -345,6 +345,8 @@ def job_item(event: Event) -> tuple[ItemOutcome | None, int | None, str | None]:
             return ItemOutcome.QUEUED, None, None
         case SegmentDownloadStarted():
             return ItemOutcome.PROCESSING, None, None
+        case SegmentRetryScheduled():
+            return ItemOutcome.RETRYING, None, None
         case SegmentDownloaded(size=size):
             return ItemOutcome.SUCCEEDED, size, None
         case SegmentSkipped():

@@ -30,15 +30,16 @@ _RETRY_TYPE = "media.SegmentRetryScheduled"
 _COURSE_COMPLETED = "media.CourseCompleted"
 
 # A segment's state as one byte: 0 = no event of the job yet; terminal states are the highest codes.
-_RETRYING = 3
 _CODES = {
     ItemOutcome.QUEUED.value: 1,
     ItemOutcome.PROCESSING.value: 2,
+    ItemOutcome.RETRYING.value: 3,
     ItemOutcome.SUCCEEDED.value: 4,
     ItemOutcome.FAILED.value: 5,
     ItemOutcome.SKIPPED.value: 6,
 }
-_NAMES = {code: name for name, code in _CODES.items()} | {_RETRYING: "retrying"}
+_NAMES = {code: name for name, code in _CODES.items()}
+_RETRYING = _CODES[ItemOutcome.RETRYING.value]
 _PROCESSING = _CODES[ItemOutcome.PROCESSING.value]
 _SUCCEEDED, _FAILED = _CODES[ItemOutcome.SUCCEEDED.value], _CODES[ItemOutcome.FAILED.value]
 _FIRST_TERMINAL = _SUCCEEDED
@@ -117,10 +118,12 @@ class JobTally:
         if current >= _FIRST_TERMINAL:
             return False
         if outcome is None:
-            if kind == _RETRY_TYPE:
+            if kind == _RETRY_TYPE:  # stored before retries reported their own outcome
                 self._set(course, i, key, current, _RETRYING)
             return False
-        code = _CODES[ItemOutcome(outcome).value]
+        code = _CODES.get(outcome, 0)
+        if not code:
+            return False  # an outcome this version does not know
         self._set(course, i, key, current, code)
         if code >= _FIRST_TERMINAL:
             course = self.courses[group]

@@ -85,9 +85,16 @@ def _check(name: str, value: int, low: int, high: int | None = MAX_LIMIT) -> Non
         raise CommandRejected(ErrorCode.INVALID_REQUEST, f"{name} must be {bound} (got {value})")
 
 
-def _counts(p: _Progress, planned: int | None) -> SegmentCounts:
+def _counts(p: _Progress, planned: int | None, *, ended: bool = False) -> SegmentCounts:
+    """The counts of a course or a bulk download; once its bulk download has ended (``ended``), the segments
+    that had not ended are ``cancelled``."""
     active = p.processing + p.retrying + p.succeeded + p.failed + p.skipped
     total = max(planned or 0, p.queued + active)
+    if ended:
+        done = p.succeeded + p.failed + p.skipped
+        return SegmentCounts(
+            total=total, succeeded=p.succeeded, failed=p.failed, skipped=p.skipped, cancelled=total - done
+        )
     return SegmentCounts(
         total=total,
         queued=total - active,
@@ -115,7 +122,7 @@ def _rates(p: _Progress, counts: SegmentCounts, *, ended: bool) -> dict[str, flo
 
 
 def _course_status(c: _Course, failures: list[SegmentFailure], *, job_ended: bool) -> CourseStatus:
-    counts = _counts(c, c.segment_count)
+    counts = _counts(c, c.segment_count, ended=job_ended)
     return CourseStatus(
         job_id=c.job_id,
         course_id=c.course_id,
@@ -162,8 +169,8 @@ async def bulk_status(db: Db, q: GetBulkStatus, *, schema: str = READ_SCHEMA) ->
     if row is None:
         return None
     p = msgspec.convert(dict(row), _Progress)
-    counts = _counts(p, row["segments_total"])
     ended = row["status"] != "running"
+    counts = _counts(p, row["segments_total"], ended=ended)
     courses_total = max(row["courses_total"] or 0, row["courses"])
     page = msgspec.json.decode(row["page"], type=list[_Course])
     return BulkStatus(

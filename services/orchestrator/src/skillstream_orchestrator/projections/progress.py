@@ -20,8 +20,6 @@ commit) to the publisher, which streams the new documents to the gateway.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -30,7 +28,6 @@ import asyncpg
 from skillstream_contracts.events import HeadersOnlyRegistry
 from skillstream_contracts.jobs import (
     JOB_EVENTS,
-    ItemOutcome,
     JobCancelled,
     JobCompleted,
     JobFailed,
@@ -39,6 +36,7 @@ from skillstream_contracts.jobs import (
     JobView,
 )
 from skillstream_orchestrator.domain.job import fold
+from skillstream_orchestrator.projections.progress_items import apply_items
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_runtime.projections import Projection
 
@@ -48,15 +46,7 @@ NOTIFY_CHANNEL = "skillstream_job_progress"
 _NOTIFY_CHUNK = 200  # job ids per notification (the payload limit is 8,000 bytes)
 _LOCK_KEY = 0x5EED_0001  # advisory lock that puts progress sequence values in commit order
 
-_RANK = {
-    ItemOutcome.QUEUED: 0,
-    ItemOutcome.PROCESSING: 1,
-    ItemOutcome.SUCCEEDED: 2,
-    ItemOutcome.FAILED: 2,
-    ItemOutcome.SKIPPED: 2,
-}
 _ENDS = (JobCompleted, JobFailed, JobCancelled)
-_END_PHASES = frozenset({"completed", "failed", "cancelled"})
 _META = (
     "kind",
     "status",
@@ -103,9 +93,11 @@ class ProgressProjection(Projection):
                 finished_at      timestamptz,
                 queued           integer NOT NULL DEFAULT 0,
                 processing       integer NOT NULL DEFAULT 0,
+                retrying         integer NOT NULL DEFAULT 0,
                 succeeded        integer NOT NULL DEFAULT 0,
                 failed           integer NOT NULL DEFAULT 0,
                 skipped          integer NOT NULL DEFAULT 0,
+                cancelled        integer NOT NULL DEFAULT 0,
                 bytes_done       bigint NOT NULL DEFAULT 0,
                 first_item_at    timestamptz,
                 last_item_at     timestamptz,
@@ -142,7 +134,7 @@ class ProgressProjection(Projection):
         if events[0].stream == "JOBS":
             changed = await _apply_lifecycle(conn, schema, events)
         else:
-            changed = await _apply_items(conn, schema, events)
+            changed = await apply_items(conn, schema, events)
         if changed:
             await _stamp(conn, schema, sorted(changed))
 
@@ -222,155 +214,6 @@ def _columns(views: Iterable[JobView]) -> list[list[Any]]:
         for col, value in zip(cols, values, strict=True):
             col.append(value)
     return cols
-
-
-# --- items (owning services' streams, headers only) -------------------------------------------------
-
-
-class _Deltas:
-    """Counter changes of one batch, per job and per (job, group)."""
-
-    def __init__(self) -> None:
-        self.jobs: dict[str, dict[str, Any]] = defaultdict(
-            lambda: {
-                "queued": 0,
-                "processing": 0,
-                "succeeded": 0,
-                "failed": 0,
-                "skipped": 0,
-                "bytes": 0,
-                "first": None,
-                "last": None,
-            }
-        )
-        self.groups: dict[tuple[str, str], dict[str, int]] = defaultdict(
-            lambda: {"seen": 0, "succeeded": 0, "failed": 0, "skipped": 0}
-        )
-
-    def move(self, job_id: str, group: str | None, old: str | None, new: str, size: int, at: dt.datetime) -> None:
-        d = self.jobs[job_id]
-        if old is not None:
-            d[old] -= 1
-        d[new] += 1
-        d["first"] = at if d["first"] is None else min(d["first"], at)
-        d["last"] = at if d["last"] is None else max(d["last"], at)
-        if new == ItemOutcome.SUCCEEDED:
-            d["bytes"] += size
-        if group is not None:
-            g = self.groups[(job_id, group)]
-            if old is None:
-                g["seen"] += 1
-            if new in ("succeeded", "failed", "skipped"):
-                g[new] += 1
-
-
-async def _apply_items(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> set[str]:
-    ended = sorted({r.job_id for e in events if (r := e.metadata.job) is not None and r.phase in _END_PHASES})
-    if ended:
-        # The owner reports a job's end after its items' events on the same stream: from here on this
-        # stream's counts of the job are final, so the view may show the end the lifecycle recorded.
-        await conn.execute(
-            f'INSERT INTO "{schema}".job_progress (job_id, report_counted) SELECT unnest($1::text[]), true'
-            " ON CONFLICT (job_id) DO UPDATE SET report_counted = true",
-            ended,
-        )
-    return set(ended) | await _count_items(conn, schema, events)
-
-
-async def _count_items(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> set[str]:
-    reports = []
-    for e in events:
-        r = e.metadata.job
-        if r is None or r.item_key is None or r.item_outcome is None:
-            continue
-        try:
-            outcome = ItemOutcome(r.item_outcome)
-        except ValueError:
-            continue  # an outcome this version does not know: not counted rather than miscounted
-        reports.append((r.job_id, r.item_key, outcome, r, e.metadata.occurred_at))
-    if not reports:
-        return set()
-    keys = list({(j, k) for j, k, _, _, _ in reports})
-    current: dict[tuple[str, str], dict[str, Any]] = {
-        (r["job_id"], r["item_key"]): dict(r)
-        for r in await conn.fetch(
-            f'SELECT i.job_id, i.item_key, i.state, i.grp, i.bytes, i.reason, i.updated_at FROM "{schema}".job_items i'
-            " JOIN unnest($1::text[], $2::text[]) AS k(job_id, item_key) USING (job_id, item_key)",
-            [j for j, _ in keys],
-            [k for _, k in keys],
-        )
-    }
-    deltas = _Deltas()
-    touched: dict[tuple[str, str], dict[str, Any]] = {}
-    for job_id, key, outcome, m, at in reports:
-        item = current.get((job_id, key))
-        old = None if item is None else ItemOutcome(item["state"])
-        if old is not None and (old.is_terminal or _RANK[outcome] < _RANK[old]):
-            continue  # terminal states are final; a late "queued" never moves an item back
-        group = m.item_group if m.item_group is not None else (None if item is None else item["grp"])
-        size = m.item_bytes or 0
-        deltas.move(job_id, group, None if old is None else old.value, outcome.value, size, at)
-        item = {
-            "job_id": job_id,
-            "item_key": key,
-            "state": outcome.value,
-            "grp": group,
-            "bytes": m.item_bytes if m.item_bytes is not None else (None if item is None else item["bytes"]),
-            "reason": m.reason if outcome is ItemOutcome.FAILED else None,
-            "updated_at": at,
-        }
-        current[(job_id, key)] = touched[(job_id, key)] = item
-    if not touched:
-        return set()
-    await _write_items(conn, schema, list(touched.values()), deltas)
-    return set(deltas.jobs)
-
-
-_COUNTERS = ("queued", "processing", "succeeded", "failed", "skipped")
-_ITEM_COLUMNS = ("job_id", "item_key", "state", "grp", "bytes", "reason", "updated_at")
-_GROUP_COUNTERS = ("seen", "succeeded", "failed", "skipped")
-
-
-def _write_items_sql(schema: str) -> str:
-    """One statement for the three tables an items batch changes (data-modifying CTEs: each table once, so no
-    row is changed twice in the statement). Parameters: items $1..$7, job deltas $8..$16, group deltas
-    $17..$22 (empty arrays write nothing)."""
-    s = f'"{schema}"'
-    jobs_set = ", ".join(f"{c} = j.{c} + EXCLUDED.{c}" for c in (*_COUNTERS, "bytes_done"))
-    groups_set = ", ".join(f"{c} = g.{c} + EXCLUDED.{c}" for c in _GROUP_COUNTERS)
-    return (
-        f"WITH items AS (INSERT INTO {s}.job_items ({', '.join(_ITEM_COLUMNS)})"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],"
-        " $7::timestamptz[]) ON CONFLICT (job_id, item_key) DO UPDATE SET"
-        " state = EXCLUDED.state, grp = EXCLUDED.grp, bytes = EXCLUDED.bytes, reason = EXCLUDED.reason,"
-        " updated_at = EXCLUDED.updated_at),"
-        f" jobs AS (INSERT INTO {s}.job_progress AS j (job_id, {', '.join(_COUNTERS)}, bytes_done, first_item_at,"
-        " last_item_at) SELECT * FROM unnest($8::text[], $9::integer[], $10::integer[], $11::integer[],"
-        " $12::integer[], $13::integer[], $14::bigint[], $15::timestamptz[], $16::timestamptz[])"
-        f" ON CONFLICT (job_id) DO UPDATE SET {jobs_set},"
-        " first_item_at = LEAST(j.first_item_at, EXCLUDED.first_item_at),"
-        " last_item_at = GREATEST(j.last_item_at, EXCLUDED.last_item_at))"
-        f" INSERT INTO {s}.job_groups AS g (job_id, grp, {', '.join(_GROUP_COUNTERS)})"
-        " SELECT * FROM unnest($17::text[], $18::text[], $19::integer[], $20::integer[], $21::integer[],"
-        f" $22::integer[]) ON CONFLICT (job_id, grp) DO UPDATE SET {groups_set}"
-    )
-
-
-async def _write_items(conn: asyncpg.Connection, schema: str, items: list[dict[str, Any]], deltas: _Deltas) -> None:
-    jobs = list(deltas.jobs.items())
-    groups = list(deltas.groups.items())
-    await conn.execute(
-        _write_items_sql(schema),
-        *[[i[c] for i in items] for c in _ITEM_COLUMNS],
-        [j for j, _ in jobs],
-        *[[d[c] for _, d in jobs] for c in _COUNTERS],
-        [d["bytes"] for _, d in jobs],
-        [d["first"] for _, d in jobs],
-        [d["last"] for _, d in jobs],
-        [j for (j, _), _ in groups],
-        [g for (_, g), _ in groups],
-        *[[d[c] for _, d in groups] for c in _GROUP_COUNTERS],
-    )
 
 
 async def _stamp(conn: asyncpg.Connection, schema: str, job_ids: list[str]) -> None:

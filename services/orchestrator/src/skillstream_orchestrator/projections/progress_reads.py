@@ -75,7 +75,11 @@ def _document(
         status, finished_at = JobStatus.RUNNING, None
     done = r["succeeded"] + r["failed"] + r["skipped"]
     total = r["total"]
-    queued = r["queued"] if total is None else max(0, total - r["processing"] - done)
+    cancelled = r["cancelled"]
+    started = r["processing"] + r["retrying"] + done + cancelled
+    queued = r["queued"] if total is None else max(0, total - started)
+    if status.is_terminal:
+        cancelled, queued = cancelled + queued, 0  # planned items that never started ended with the job
     start = r["started_at"] or r["first_item_at"]
     end = finished_at or (None if not status.is_terminal else r["last_item_at"]) or now
     elapsed = (end - start).total_seconds() if start is not None else 0.0
@@ -96,9 +100,11 @@ def _document(
         total=total,
         queued=queued,
         processing=r["processing"],
+        retrying=r["retrying"],
         succeeded=r["succeeded"],
         failed=r["failed"],
         skipped=r["skipped"],
+        cancelled=cancelled,
         percent=round(percent, 2),
         current_items=[] if status.is_terminal else current,
         items_per_second=None if rate is None else round(rate, 3),
