@@ -11,6 +11,7 @@ TGA-FORMAT.md §1.3 (TGA's component types and usage recommendation states).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Final
 
 import msgspec
@@ -37,6 +38,9 @@ GET_QUALIFICATION: Final = query_subject("tga", "get_qualification")
 CATALOGUE_STATS: Final = query_subject("tga", "catalogue_stats")
 """:class:`GetCatalogueStats` → :class:`CatalogueStats`."""
 
+MAX_FAILED_LISTED: Final = 200
+"""At most this many failed components are listed in :class:`CatalogueStats` (``failed``)."""
+
 KIND_DOWNLOAD_PACKAGES: Final = "tga.download-packages"
 """Parameters ``{"codes": [training package codes], "include_components": true}``: each package's details, then
 its qualifications, skill sets and units (a package download also downloads the package's qualifications and
@@ -56,12 +60,35 @@ KIND_REPARSE: Final = "tga.reparse"
 every component parsed by an older parser."""
 
 
+DOWNLOAD_FAILURE: Final = "download"
+"""The failure kind of a download that failed (TGA fault, HTTP error, truncated file); a file the parser
+refused has its :class:`~skillstream_contracts.tga.ParseFailure` value as its kind."""
+
+
+class LocalState(enum.StrEnum):
+    """What is held locally of a component, one value per item:
+
+    - ``not_downloaded``: nothing yet;
+    - ``downloaded``: downloaded with its content (the release file parsed, or a training package's details
+      and component list);
+    - ``metadata_only``: downloaded, but TGA lists no content file for the release, so only its details
+      (title, release, status, unit grid) are held: no description, no packaging rules, nothing parsed;
+    - ``failed``: the latest download or parse failed (``failure`` says why).
+    """
+
+    NOT_DOWNLOADED = "not_downloaded"
+    DOWNLOADED = "downloaded"
+    METADATA_ONLY = "metadata_only"
+    FAILED = "failed"
+
+
 class ListAvailable(msgspec.Struct, frozen=True, kw_only=True):
     """One page of the catalogue of one component type, ordered by code.
 
     ``search`` matches code or title (case-insensitive substring); ``status`` filters on the usage
     recommendation; ``training_package`` keeps components of that package (its downloaded release's
-    components, else codes starting with the package code); ``downloaded`` filters on the local state.
+    components, else codes starting with the package code); ``downloaded`` filters on the local state
+    (metadata-only components are downloaded); ``state`` on :class:`LocalState`.
     ``page`` is 1-based; ``page_size`` ≤ 500.
     """
 
@@ -72,12 +99,17 @@ class ListAvailable(msgspec.Struct, frozen=True, kw_only=True):
     downloaded: bool | None = None
     page: int = 1
     page_size: int = 50
+    state: LocalState | None = None
 
 
 class CatalogueItem(msgspec.Struct, frozen=True, kw_only=True):
     """A component TGA lists, with its local state: ``downloaded`` (details/XML downloaded), ``processed``
-    (parsed into the read models), ``failure`` (the last download/parse failure's reason, if that is the
-    latest state)."""
+    (parsed into the read models; never for a metadata-only component), ``failure`` (the last download/parse
+    failure's reason, if that is the latest state) and its ``failure_kind`` (:data:`DOWNLOAD_FAILURE` or a
+    ``ParseFailure`` value), ``state`` (:class:`LocalState`) and, when metadata only, why
+    (``metadata_only_reason``). ``description`` is the downloaded description (a qualification's
+    "Qualification Description"; empty when none is held); ``release_date`` is the downloaded release's date
+    (TGA states it for training packages)."""
 
     code: str
     title: str
@@ -90,6 +122,11 @@ class CatalogueItem(msgspec.Struct, frozen=True, kw_only=True):
     processed: bool = False
     downloaded_at: dt.datetime | None = None
     failure: str | None = None
+    failure_kind: str | None = None
+    state: LocalState = LocalState.NOT_DOWNLOADED
+    metadata_only_reason: str | None = None
+    description: str = ""
+    release_date: dt.date | None = None
 
 
 class CataloguePage(msgspec.Struct, kw_only=True):
@@ -178,7 +215,9 @@ class QualificationUnit(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class QualificationDetail(msgspec.Struct, kw_only=True):
-    """One qualification; ``units`` lists core units first, then electives, in document order."""
+    """One qualification; ``units`` lists core units first, then electives, in document order.
+    ``metadata_only_reason`` is set when TGA lists no content file for its release (no description,
+    entry requirements or packaging rules are held; units only from TGA's unit grid, if any)."""
 
     code: str
     title: str
@@ -195,17 +234,36 @@ class QualificationDetail(msgspec.Struct, kw_only=True):
     downloaded_at: dt.datetime | None = None
     superseded_by: str | None = None
     deleted_at: dt.datetime | None = None
+    metadata_only_reason: str | None = None
 
 
 class FailureCount(msgspec.Struct, frozen=True, kw_only=True):
+    """Current failures of one kind: ``kind`` is :data:`DOWNLOAD_FAILURE` or a ``ParseFailure`` value;
+    ``failure`` is the same as a ``ParseFailure``, None for download failures (kept for older readers)."""
+
     failure: ParseFailure | None
     count: int
+    kind: str = DOWNLOAD_FAILURE
+
+
+class FailedComponent(msgspec.Struct, frozen=True, kw_only=True):
+    """A component whose latest download or parse failed: ``kind`` as in :class:`FailureCount`, ``reason``
+    as recorded (TGA's fault, the HTTP status, or where and why the parser refused the file), ``failed_at``
+    when (UTC)."""
+
+    code: str
+    component_type: ComponentType
+    kind: str
+    reason: str
+    failed_at: dt.datetime | None = None
 
 
 class CatalogueStats(msgspec.Struct, kw_only=True):
     """Counts over the read models (the demo's summary): components downloaded per type, units parsed,
     elements and performance criteria stored, current failures by kind (``failure`` None = download
-    failures)."""
+    failures) and the failed components themselves (``failed``, newest first, at most
+    :data:`MAX_FAILED_LISTED`; ``failures`` counts them all), and the metadata-only components (downloaded
+    without a content file: no description, no packaging rules, nothing parsed) per component type."""
 
     training_packages: int = 0
     qualifications: int = 0
@@ -214,10 +272,13 @@ class CatalogueStats(msgspec.Struct, kw_only=True):
     elements: int = 0
     performance_criteria: int = 0
     failures: list[FailureCount] = msgspec.field(default_factory=list)
+    failed: list[FailedComponent] = msgspec.field(default_factory=list)
+    metadata_only: dict[ComponentType, int] = msgspec.field(default_factory=dict)
 
 
 __all__ = [
     "CATALOGUE_STATS",
+    "DOWNLOAD_FAILURE",
     "GET_QUALIFICATION",
     "GET_UNIT",
     "GET_UNIT_CRITERIA",
@@ -229,15 +290,18 @@ __all__ = [
     "KIND_REPARSE",
     "KIND_SYNC",
     "LIST_AVAILABLE",
+    "MAX_FAILED_LISTED",
     "CatalogueItem",
     "CataloguePage",
     "CatalogueStats",
     "CriterionRow",
     "ElementSummary",
+    "FailedComponent",
     "FailureCount",
     "GetCatalogueStats",
     "GetComponent",
     "ListAvailable",
+    "LocalState",
     "QualificationDetail",
     "QualificationUnit",
     "SourceRef",

@@ -166,9 +166,9 @@ async def test_component_state_records_failures_and_clears_them_on_success(tga: 
         "RIICOM201E": (False, False, None, outage),
     }
     assert (await catalogue_stats(tga.pool)).failures == [
-        FailureCount(failure=None, count=1),
-        FailureCount(failure=ParseFailure.MALFORMED, count=1),
-        FailureCount(failure=ParseFailure.TOO_LARGE, count=1),
+        FailureCount(failure=None, count=1, kind="download"),
+        FailureCount(failure=ParseFailure.MALFORMED, count=1, kind="malformed"),
+        FailureCount(failure=ParseFailure.TOO_LARGE, count=1, kind="too_large"),
     ]
 
     later = real.t0 + HOUR

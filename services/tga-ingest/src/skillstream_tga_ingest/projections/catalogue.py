@@ -14,7 +14,8 @@ Tables (in the generation schema; readers query the views of the same names in `
 - ``component_state`` — per (component type, code) whether it is downloaded and processed, and the latest
   failure (rules in :mod:`skillstream_tga_ingest.projections.component_state`): ``failure_kind`` is a
   :class:`~skillstream_contracts.tga.ParseFailure` value for a refused file or ``download`` for
-  ``ComponentDownloadFailed``; a later success clears it.
+  ``ComponentDownloadFailed``; a later success clears it. ``metadata_only`` is why a component holds
+  details only (TGA lists no content file for its release), None once downloaded with content.
 
 A download replaces the component's child rows; ``ComponentSuperseded`` / ``ComponentDeleted`` set
 ``superseded_by`` / ``deleted_at`` and the usage recommendation. Units and their parsed content are
@@ -135,7 +136,7 @@ def _ddl(schema: str) -> str:
     CREATE TABLE {s}.component_state (
         component_type text NOT NULL, code text NOT NULL, downloaded boolean NOT NULL,
         processed boolean NOT NULL, downloaded_at timestamptz, source_sha256 text, failure text,
-        failure_kind text, failed_at timestamptz, last_sequence bigint NOT NULL,
+        failure_kind text, failed_at timestamptz, last_sequence bigint NOT NULL, metadata_only text,
         PRIMARY KEY (component_type, code));
     CREATE INDEX ON {s}.component_state (failure_kind) WHERE failure IS NOT NULL;
     """

@@ -3,7 +3,10 @@ details were kept), processed (parsed into the read models) — and the latest f
 already in the database", "downloaded and processed"; a malformed file is a ``UnitParseFailed`` event).
 
 Rules, in stream order per component: a download event (``PackageDownloaded``, ``QualificationDownloaded``,
-``SkillSetDownloaded``, ``UnitDownloaded``) sets downloaded and processed and clears the failure;
+``SkillSetDownloaded``, ``UnitDownloaded``) sets downloaded and processed and clears the failure, except a
+qualification or skill set downloaded without a content file (``source`` None): that one is downloaded but
+not processed, and ``metadata_only`` holds why (the event's ``metadata_only_reason``, else
+:data:`UNSTATED_METADATA_ONLY`) until a download with content clears it;
 ``UnitParseFailed`` clears processed and records the failure (downloaded when its ``source`` says the bytes
 were kept); ``ComponentDownloadFailed`` records the failure and leaves the rest. ``downloaded_at`` is when the
 bytes first came in: a re-parse of the same bytes (same SHA-256) keeps it. The batch's rows are read once,
@@ -28,16 +31,21 @@ from skillstream_contracts.tga import (
     UnitDownloaded,
     UnitParseFailed,
 )
+from skillstream_contracts.tga_queries import DOWNLOAD_FAILURE as TGA_DOWNLOAD_FAILURE
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_tga_ingest.projections._readmodel import columns, upsert
 
-DOWNLOAD_FAILURE = "download"
+DOWNLOAD_FAILURE = TGA_DOWNLOAD_FAILURE
 """``component_state.failure_kind`` of a ``ComponentDownloadFailed`` (parse failures store their
 :class:`~skillstream_contracts.tga.ParseFailure` value)."""
+UNSTATED_METADATA_ONLY = "TGA lists no content file for this release"
+"""``component_state.metadata_only`` of a metadata-only download whose event states no reason (written before
+events carried one)."""
 
 _STATE = columns(
     "component_type text, code text, downloaded boolean, processed boolean, downloaded_at timestamptz, "
-    "source_sha256 text, failure text, failure_kind text, failed_at timestamptz, last_sequence bigint"
+    "source_sha256 text, failure text, failure_kind text, failed_at timestamptz, last_sequence bigint, "
+    "metadata_only text"
 )
 
 
@@ -52,6 +60,7 @@ class _State(NamedTuple):
     failure_kind: str | None
     failed_at: dt.datetime | None
     last_sequence: int
+    metadata_only: str | None
 
 
 def _state_key(r: RecordedEvent) -> tuple[str, str] | None:
@@ -83,12 +92,18 @@ def _next_state(old: _State | None, key: tuple[str, str], r: RecordedEvent) -> _
         fresh = source is None or source.sha256 != sha or downloaded_at is None
         downloaded, downloaded_at = True, (at if fresh else downloaded_at)
         sha = source.sha256 if source is not None else sha
+    bare = old.metadata_only if old else None
     match r.event:
         case UnitParseFailed(reason=reason, failure=failure):
-            return _State(*key, downloaded, False, downloaded_at, sha, reason, failure.value, at, seq)
+            return _State(*key, downloaded, False, downloaded_at, sha, reason, failure.value, at, seq, bare)
         case ComponentDownloadFailed(reason=reason):
-            return _State(*key, downloaded, processed, downloaded_at, sha, reason, DOWNLOAD_FAILURE, at, seq)
-    return _State(*key, True, True, downloaded_at, sha, None, None, None, seq)
+            return _State(*key, downloaded, processed, downloaded_at, sha, reason, DOWNLOAD_FAILURE, at, seq, bare)
+        case (
+            QualificationDownloaded(source=None, metadata_only_reason=why)
+            | SkillSetDownloaded(source=None, metadata_only_reason=why)
+        ):
+            return _State(*key, True, False, downloaded_at, sha, None, None, None, seq, why or UNSTATED_METADATA_ONLY)
+    return _State(*key, True, True, downloaded_at, sha, None, None, None, seq, None)
 
 
 async def write_component_state(conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
@@ -119,4 +134,4 @@ async def write_component_state(conn: asyncpg.Connection, schema: str, events: S
     )
 
 
-__all__ = ["DOWNLOAD_FAILURE", "write_component_state"]
+__all__ = ["DOWNLOAD_FAILURE", "UNSTATED_METADATA_ONLY", "write_component_state"]
