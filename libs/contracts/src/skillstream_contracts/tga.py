@@ -30,7 +30,13 @@ import enum
 import msgspec
 
 from skillstream_contracts.events import Event, EventRegistry
-from skillstream_contracts.tga_content import Element, FoundationSkill, PerformanceCriterion, UnitContent
+from skillstream_contracts.tga_content import (
+    Element,
+    FoundationSkill,
+    PerformanceCriterion,
+    UnitContent,
+    unit_content_v1_to_v2,
+)
 
 
 class ComponentType(enum.StrEnum):
@@ -196,6 +202,7 @@ class UnitDownloaded(Event, UnitContent, frozen=True, kw_only=True, tag="tga.Uni
     ``UnitDownloaded`` with the same ``source`` and a higher ``parser_version``.
     """
 
+    schema_version = 2  # v1: required skills / knowledge as flat strings (tga_content.unit_content_v1_to_v2)
     code: str
     title: str
     release: str
@@ -322,6 +329,7 @@ TGA_EVENTS = EventRegistry(
     ],
 )
 """The tagged union of the ``TGA`` stream."""
+TGA_EVENTS.upcaster("tga.UnitDownloaded", 1)(unit_content_v1_to_v2)
 
 
 __all__ = [
