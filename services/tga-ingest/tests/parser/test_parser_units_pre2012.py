@@ -70,9 +70,10 @@ def test_wrwsl201a_critical_aspects_once_although_the_evidence_guide_is_stated_t
         "Written and oral workplace-related documents that affect entry level employees, other than work-process items",
         "Effectively communicating summary information to team members and senior colleagues",
     ]
-    # Required Skills and Knowledge says only "Not applicable."
-    assert unit.required_skills == []
-    assert unit.required_knowledge == []
+    # Required Skills and Knowledge says only "Not applicable."; the lists are the Evidence Guide's
+    # "Underpinning knowledge and skills" (test_parser_required_skills.py).
+    assert unit.required_knowledge[0].text == "Display knowledge in terms of job role or function:"
+    assert unit.required_skills[-1].text == "Willingness to learn from others"
 
 
 def test_wrwsl201a_range_statement_once(unit_xml: Callable[[str], bytes]) -> None:
@@ -131,20 +132,26 @@ def test_cpccbc4047a_evidence_guide_table_and_required_skills_and_knowledge(unit
         "escalators, lifts, shafts, columns and beams",
         "communicate effectively and work safely with others.",
     ]
-    assert unit.required_skills[:3] == [
+    assert [item.text for item in unit.required_skills[:2]] == [
         "Required skills for this unit are:",
         "communication skills to:",
-        "enable clear and direct communication, using questioning to identify and confirm requirements, share "
-        "information, listen and understand",
     ]
-    assert unit.required_skills[-1] == "organisational skills, including the ability to plan for and set out work."
-    assert len(unit.required_skills) == 14
-    assert unit.required_knowledge[:2] == [
+    assert unit.required_skills[1].items[0].text == (
+        "enable clear and direct communication, using questioning to identify and confirm requirements, share "
+        "information, listen and understand"
+    )
+    assert unit.required_skills[-1].text == "organisational skills, including the ability to plan for and set out work."
+    assert len(unit.required_skills) == 4  # the intro line and three List Bullet entries (nesting kept)
+    assert [item.text for item in unit.required_knowledge[:2]] == [
         "Required knowledge for this unit is:",
         "Building Code of Australia (BCA) and Australian standards related to fire-rated lining systems",
     ]
     assert len(unit.required_knowledge) == 11
-    assert unit.application == (
+    # Unit Descriptor, then Application of the Unit; Licensing/Regulatory Information says "Not Applicable".
+    assert unit.application.split("\n")[0].startswith(
+        "This unit of competency specifies the outcomes required to quality assure fire-rated lining systems"
+    )
+    assert unit.application.split("\n")[1] == (
         "This unit of competency supports the needs of experienced tradespersons with a responsibility for certifying "
         "that lining systems including walls, ceilings, structures, openings and penetrations comply with authorised "
         "standards."
@@ -178,4 +185,4 @@ def test_cpccsi2005a(unit_xml: Callable[[str], bytes]) -> None:
         "light metal fabrication materials and processes.",
     ]
     assert unit.prerequisites == ["CPCCOHS2001A"]
-    assert unit.required_knowledge[-1] == "three-dimensional acrylic fabrication techniques."
+    assert unit.required_knowledge[-1].text == "three-dimensional acrylic fabrication techniques."

@@ -36,8 +36,16 @@ _HYPHEN_MARK = "\u2011"  # a non-breaking hyphen: joins its neighbours, so the w
 _HYPHEN_GAP = re.compile(r"\s*\u2011\s*")
 _PUNCTUATION = " \t\r\n\u00a0:;,./-–—()"
 
-# Style object names when a file lacks the Style object (ids as in BSBCMM412, TGA-FORMAT.md §2).
-_DEFAULT_STYLES = {"4": "Body Text", "7": "Italic", "13": "List Bullet", "14": "List Bullet 2", "24": "Special Bold"}
+# Style object names when a file lacks the Style object (ids as in BSBCMM412, TGA-FORMAT.md §2; 31016 as the
+# Style objects of CHCCDE024, CPCCBC4002 and FSKNUM040 name it, used without one by CPCCBC4047A and CPCCSI2005A).
+_DEFAULT_STYLES = {
+    "4": "Body Text",
+    "7": "Italic",
+    "13": "List Bullet",
+    "14": "List Bullet 2",
+    "24": "Special Bold",
+    "31016": "List Bullet 3",
+}
 _HEADING_PARAGRAPH_STYLES = frozenset({"Body Text Bold", "Table Heading"})
 
 UNIT_TYPES = frozenset({"UnitOfCompetency", "StreamlineUnit"})
@@ -47,13 +55,15 @@ QUALIFICATION_TYPE = "StreamlineQualification"
 
 
 class Paragraph(msgspec.Struct, frozen=True):
-    """One ``p``: whitespace-collapsed ``text``, its Style name (``"List Bullet 2"``), and ``heading`` when the
+    """One ``p``: whitespace-collapsed ``text``, its Style name (``"List Bullet 2"``), ``heading`` when the
     paragraph is a sub-heading (a heading paragraph style, or all its words in a bold ``cs`` such as id 24
-    "Special Bold")."""
+    "Special Bold"), and ``after_gap`` when an empty ``p`` comes right before it in the topic's ``Text`` (the
+    end of a list written without bullet styles, WRWSL201A)."""
 
     text: str
     style: str
     heading: bool = False
+    after_gap: bool = False
 
 
 class Cell(msgspec.Struct, frozen=True):
@@ -240,10 +250,15 @@ def _topic(topic: etree._Element, header: dict[str, str], reader: _TextReader) -
 
 
 def _drop_repeats(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
-    """One copy of a body that is the same run of blocks stated k times over (WRWSL201A)."""
+    """One copy of a body that is the same run of blocks stated k times over (WRWSL201A), whether or not an
+    empty paragraph separates the copies."""
     n = len(blocks)
+    if not any(isinstance(b, Paragraph) and b.after_gap for b in blocks):
+        keys: tuple[object, ...] = blocks
+    else:
+        keys = tuple(msgspec.structs.replace(b, after_gap=False) if isinstance(b, Paragraph) else b for b in blocks)
     for period in range(1, n // 2 + 1):
-        if n % period == 0 and blocks[:period] * (n // period) == blocks:
+        if n % period == 0 and keys[:period] * (n // period) == keys:
             return blocks[:period]
     return blocks
 
@@ -261,16 +276,22 @@ class _TextReader:
         self._styles = styles
 
     def blocks(self, parent: etree._Element) -> Iterator[Block]:
+        gap = False
         for child in parent:
             tag = child.tag
             if tag == _P:
                 paragraph = self.paragraph(child)
-                if paragraph is not None:
-                    yield paragraph
+                if paragraph is None:
+                    gap = True
+                    continue
+                yield msgspec.structs.replace(paragraph, after_gap=True) if gap else paragraph
             elif tag == _TABLE:
                 yield self.table(child)
             elif isinstance(tag, str):  # an unexpected wrapper: keep its paragraphs and tables
                 yield from self.blocks(child)
+            else:
+                continue  # comments and processing instructions
+            gap = False
 
     def table(self, table: etree._Element) -> Table:
         rows = []

@@ -11,9 +11,10 @@ import msgspec
 
 from skillstream_contracts.tga import ParseFailure, UnitContent, UnitFormat, UsageRecommendation
 
-PARSER_VERSION = 1
+PARSER_VERSION = 2
 """Bumped when a parser fix changes what is extracted; ``skillstream tga reparse`` re-parses kept XML
-whose events carry a lower ``parser_version``."""
+whose events carry a lower ``parser_version``. 2: pre-2012 required skills and knowledge with their nesting,
+the Evidence Guide's "Underpinning knowledge and skills", Unit Descriptor in the application."""
 
 
 class ParsedUnit(UnitContent, frozen=True, kw_only=True):

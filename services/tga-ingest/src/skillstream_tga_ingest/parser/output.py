@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from skillstream_tga_ingest.parser.model import ParsedQualification, ParsedUnit
 
 
@@ -15,10 +17,11 @@ def to_operator_json(parsed: ParsedUnit | ParsedQualification) -> dict[str, Any]
     """A JSON-ready dict (str, int, None, lists, dicts only).
 
     Unit: ``code``, ``title``, ``release``, ``format`` (``"pre-2012"``/``"2012"``), ``elements``
-    (``[{number, title, performance_criteria: [{number, text}]}]``), ``critical_aspects``, ``required_skills``,
-    ``required_knowledge``, ``performance_evidence``, ``knowledge_evidence``, ``assessment_conditions``,
-    ``foundation_skills`` (``[{skill, description}]``), then ``usage_recommendation``, ``application``,
-    ``competency_field``, ``prerequisites``, ``range_statement``, ``kind`` = ``"unit"``.
+    (``[{number, title, performance_criteria: [{number, text}]}]``), ``critical_aspects``, ``required_skills``
+    and ``required_knowledge`` (``[{text, items: [{text, items: [text]}]}]``), ``performance_evidence``,
+    ``knowledge_evidence``, ``assessment_conditions``, ``foundation_skills`` (``[{skill, description}]``), then
+    ``usage_recommendation``, ``application``, ``competency_field``, ``prerequisites``, ``range_statement``,
+    ``kind`` = ``"unit"``.
 
     Qualification: ``code``, ``title``, ``core_units``, ``elective_units``, then ``release``,
     ``usage_recommendation``, ``aqf_level``, ``total_units``, ``elective_groups``, ``description``,
@@ -44,8 +47,8 @@ def _unit(unit: ParsedUnit) -> dict[str, Any]:
             for element in unit.elements
         ],
         "critical_aspects": list(unit.critical_aspects),
-        "required_skills": list(unit.required_skills),
-        "required_knowledge": list(unit.required_knowledge),
+        "required_skills": msgspec.to_builtins(unit.required_skills),
+        "required_knowledge": msgspec.to_builtins(unit.required_knowledge),
         "performance_evidence": list(unit.performance_evidence),
         "knowledge_evidence": list(unit.knowledge_evidence),
         "assessment_conditions": list(unit.assessment_conditions),

@@ -9,9 +9,13 @@ Source: TGA-FORMAT.md §2, checked against the 32 real unit files in ``real-data
   reading order: 4 columns ``1 | title (rowspan) | 1.1 | text`` (WRWSL201A, CPCCBC4002, UETDRVC012) or
   2 columns ``1. title | 1.1 text…`` (BSBCMM412, CPCCBC4047A "1.1."). A bare number cell is joined to the
   next cell; header and boilerplate rows carry no number and are skipped.
-- Pre-2012 Evidence Guide: the "Critical aspects…" row label (CPC08 table) or ``cs`` sub-heading
-  (WRWSL201A "Critical aspects of evidence") → ``critical_aspects``; Required Skills and Knowledge:
-  "Required skills" / "Required knowledge" sub-headings.
+- Which topic and pre-2012 sub-heading fills which field, and what is left out on purpose: :mod:`.sections`.
+  Pre-2012 Evidence Guide: the "Critical aspects…" row label (CPC08 table) or ``cs`` sub-heading
+  (WRWSL201A "Critical aspects of evidence") → ``critical_aspects``, "Underpinning knowledge and skills"
+  (WRWSL201A) → ``required_knowledge`` and ``required_skills``; Required Skills and Knowledge: "Required
+  skills" / "Required knowledge" sub-headings. Both lists keep their nesting (:class:`RequiredItem`).
+- Pre-2012 Unit Descriptor and Licensing/Regulatory Information join ``application`` (placeholder lines
+  "Not applicable." / "Nil" left out); Functional area is the ``competency_field``.
 - 2012 Foundation Skills: the "Skill | Description" table → :class:`FoundationSkill` (description = the
   cell's paragraphs joined by newlines); without a table, a bullet with sub-bullets (CPCCBC4005).
 
@@ -46,18 +50,25 @@ from skillstream_tga_ingest.parser.authorit import (
 )
 from skillstream_tga_ingest.parser.model import ParsedUnit, ParseError
 from skillstream_tga_ingest.parser.reading import all_paragraphs, flatten
+from skillstream_tga_ingest.parser.sections import TOPIC_FIELDS, heading_key, required_items, split_subsections
 
-_EPC = ("elementsandperformancecriteria",)
-_APPLICATION = ("application", "applicationoftheunit")
-_PREREQUISITES = ("prerequisiteunit", "prerequisiteunits", "prerequisites")
-_COMPETENCY_FIELD = ("competencyfield",)
+
+def _topics_of(field: str) -> tuple[str, ...]:
+    return tuple(key for key, fields in TOPIC_FIELDS.items() if fields == (field,))
+
+
+_EPC = _topics_of("elements")
+_APPLICATION = _topics_of("application")
+_PREREQUISITES = _topics_of("prerequisites")
+_COMPETENCY_FIELD = _topics_of("competency_field")
 _SKILLS_AND_KNOWLEDGE = ("requiredskillsandknowledge",)
 _EVIDENCE_GUIDE = ("evidenceguide",)
-_RANGE = ("rangestatement", "rangeofconditions")
-_FOUNDATION_SKILLS = ("foundationskills",)
-_PERFORMANCE_EVIDENCE = ("performanceevidence",)
-_KNOWLEDGE_EVIDENCE = ("knowledgeevidence",)
-_ASSESSMENT_CONDITIONS = ("assessmentconditions",)
+_RANGE = _topics_of("range_statement")
+_FOUNDATION_SKILLS = _topics_of("foundation_skills")
+_PERFORMANCE_EVIDENCE = _topics_of("performance_evidence")
+_KNOWLEDGE_EVIDENCE = _topics_of("knowledge_evidence")
+_ASSESSMENT_CONDITIONS = _topics_of("assessment_conditions")
+_PLACEHOLDERS = frozenset({"not applicable", "nil"})
 
 UNIT_CODE = re.compile(r"[A-Z]{3,}[0-9]{2,}[A-Z]?\b")
 """A TGA national code at the start of a text: three or more letters, digits, an optional letter (BSBWHS412,
@@ -96,8 +107,9 @@ def unit_from_document(document: Document) -> ParsedUnit:
         raise ParseError(
             ParseFailure.MISSING_SECTION, f"{code}: the Elements and Performance Criteria topic has no numbered element"
         )
-    evidence_guide = _subsections(_lines(books, _EVIDENCE_GUIDE))
-    skills_and_knowledge = _subsections(_lines(books, _SKILLS_AND_KNOWLEDGE))
+    parts: dict[str, list[Paragraph]] = {}
+    for keys in (_SKILLS_AND_KNOWLEDGE, _EVIDENCE_GUIDE):
+        split_subsections(_lines(books, keys), parts)
     field = "\n".join(p.text for p in _lines(books, _COMPETENCY_FIELD))
     return ParsedUnit(
         code=code,
@@ -105,13 +117,13 @@ def unit_from_document(document: Document) -> ParsedUnit:
         release=release_of(unit),
         format=_format(unit, books),
         usage_recommendation=usage_of(unit),
-        application="\n".join(p.text for p in _lines(books, _APPLICATION)),
+        application=_application(books),
         competency_field=field or None,
         prerequisites=leading_codes(all_paragraphs(_section(books, _PREREQUISITES) or ())),
         elements=elements,
-        critical_aspects=_under(evidence_guide, "critical aspects"),
-        required_skills=_under(skills_and_knowledge, "required skills"),
-        required_knowledge=_under(skills_and_knowledge, "required knowledge"),
+        critical_aspects=[p.text for p in parts.get("critical_aspects", [])],
+        required_skills=required_items(parts.get("required_skills", [])),
+        required_knowledge=required_items(parts.get("required_knowledge", [])),
         performance_evidence=_texts(books, _PERFORMANCE_EVIDENCE),
         knowledge_evidence=_texts(books, _KNOWLEDGE_EVIDENCE),
         assessment_conditions=_texts(books, _ASSESSMENT_CONDITIONS),
@@ -188,27 +200,18 @@ def _texts(books: Sequence[Book], keys: tuple[str, ...]) -> list[str]:
     return [p.text for p in _lines(books, keys)]
 
 
-def _subsections(lines: Sequence[Paragraph]) -> list[tuple[str, list[str]]]:
-    """``(heading, texts under it)`` for each sub-heading; text before the first heading is dropped."""
-    sections: list[tuple[str, list[str]]] = []
-    for line in lines:
-        if line.heading:
-            sections.append((line.text, []))
-        elif sections:
-            sections[-1][1].append(line.text)
-    return sections
-
-
-def _under(sections: Sequence[tuple[str, list[str]]], prefix: str) -> list[str]:
-    """The texts under every sub-heading starting with ``prefix`` (case-insensitive); a repeated identical
-    sub-section counts once."""
-    out: list[str] = []
-    seen: list[list[str]] = []
-    for heading, texts in sections:
-        if heading.lower().startswith(prefix) and texts not in seen:
-            seen.append(texts)
-            out.extend(texts)
-    return out
+def _application(books: Sequence[Book]) -> str:
+    """The Application (2012), or the pre-2012 Unit Descriptor, Application of the Unit and
+    Licensing/Regulatory Information in reading order, one line per paragraph; a placeholder line
+    ("Not applicable.", "Nil") and a line repeating the one before (punctuation aside, WRWSL201A) are left out."""
+    lines: list[str] = []
+    last = ""
+    for p in _lines(books, _APPLICATION):
+        key = heading_key(p.text)
+        if key not in _PLACEHOLDERS and key != last:
+            lines.append(p.text)
+        last = key
+    return "\n".join(lines)
 
 
 def _elements(blocks: Sequence[Block]) -> list[Element]:
