@@ -8,6 +8,9 @@ reading of the real file, and its first element / performance criterion are the 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -219,3 +222,53 @@ async def test_tga_ingest_killed_mid_job_resumes_without_downloading_twice(stack
         assert detail["job"]["summary"]["units_parsed"] == len(
             _real_units("BSB") | _real_units("RII") | _real_units("CHC")
         )
+
+
+def _with_files(prefix: str) -> set[str]:
+    return {p.name.removesuffix("_XML.xml") for p in QUALIFICATIONS.glob(f"{prefix}*_XML.xml")}
+
+
+async def test_download_command_prints_the_outcome_table_and_metadata_only_is_shown(
+    stack: TgaStack, tmp_path: Path
+) -> None:
+    """``skillstream tga download`` prints the job's outcome table (as the demo does); the qualifications of
+    the package with no real XML file are metadata only everywhere the catalogue shows them; a code TGA does
+    not know is listed among the failures with its code, kind and reason."""
+    env = {**os.environ, "NATS_URL": stack.nats_url, "DATA_DIR": str(tmp_path / "cli")}
+    command = [str(Path(sys.executable).with_name("skillstream")), "tga", "download", "--packages", "CPC"]
+    done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "TGA download of training packages CPC: completed" in out
+    async with stack.client() as client:
+        listed = (await _available(client, "qualifications", training_package="CPC", page_size=500))["items"]
+        codes = {i["code"] for i in listed}
+        bare = codes - _with_files("CPC")
+        assert bare, "CPC lists qualifications the real data has no XML file for"
+        rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 3}
+        assert rows["metadata only (no content file)"].split("│")[2].strip() == str(len(bare))
+        units = (await _available(client, "units", training_package="CPC", downloaded="true"))["total"]
+        assert rows["components downloaded"].split("│")[2].strip() == str(1 + len(codes) - len(bare) + units)
+        assert rows["failures"].split("│")[2].strip() == "0"
+
+        only = await _available(client, "qualifications", state="metadata_only", page_size=500)
+        assert {i["code"] for i in only["items"]} == bare
+        assert all(i["metadata_only_reason"].startswith("TGA lists no content file") for i in only["items"])
+        assert not any(i["processed"] for i in only["items"])
+        parsed = await _available(client, "qualifications", state="downloaded", page_size=500)
+        assert {i["code"] for i in parsed["items"]} == codes - bare
+        assert all(i["description"] for i in parsed["items"])
+        one = (await client.get(f"/api/qualifications/{min(bare)}/comprehensive")).json()
+        assert one["metadata_only_reason"].startswith("TGA lists no content file")
+
+        r = await client.post("/api/training-packages/bulk-download", json={"codes": ["NOPE99"]})
+        failed = await stack.wait_job(client, r.json()["job"]["job_id"])
+        assert failed["progress"]["failed"] == 1
+        stats = (await client.get("/api/catalogue/stats")).json()
+        assert stats["metadata_only"] == {"qualification": len(bare)}
+        assert [(f["kind"], f["count"]) for f in stats["failures"]] == [("download", 1)]
+        (item,) = stats["failed"]
+        assert (item["code"], item["component_type"], item["kind"]) == ("NOPE99", "training_package", "download")
+        assert "NOPE99" in item["reason"]
+        packages = await _available(client, "training-packages", state="failed")
+        assert [(i["code"], i["failure_kind"]) for i in packages["items"]] == [("NOPE99", "download")]

@@ -3,7 +3,8 @@
 - ``parse FILE...``: parse AuthorIT XML files locally and print each component as JSON (no stack needed);
   a refused file prints ``{"file", "error", "failure"}`` and the exit code is 1.
 - ``refresh``, ``download``, ``sync``, ``reparse``: start the matching job through the orchestrator of the
-  running stack and follow its progress to the end.
+  running stack and follow its progress to the end; ``download`` then prints the job's outcome table (the
+  demo's, :mod:`skillstream_tga_ingest.report`), the others the job's summary.
 """
 
 from __future__ import annotations
@@ -51,14 +52,20 @@ def parse(
     raise typer.Exit(1 if failed else 0)
 
 
-def _job(kind: str, parameters: dict[str, Any]) -> None:
+def _job(kind: str, parameters: dict[str, Any], *, outcome: str | None = None) -> None:
+    """Run a job of ``kind`` to its end; with ``outcome`` (a title) print its outcome table, else its summary.
+    Exit status: 0 completed with no failed item, 1 otherwise, 2 the stack refused or did not answer."""
     from skillstream_runtime.cliclient import connect, console
     from skillstream_runtime.jobclient import run_job
+    from skillstream_tga_ingest.report import print_outcome
 
     async def go() -> int:
         async with connect(Settings(), database=False) as (nc, _):
             detail = await run_job(nc, kind, parameters, console=console)
-        job = detail.job
+            job = detail.job
+            if outcome is not None:
+                await print_outcome(nc, console, detail, title=outcome)
+                return 0 if job.status.value == "completed" and not detail.progress.failed else 1
         console.print(f"job {job.job_id}: [bold]{job.status.value}[/] {json.dumps(job.summary)}")
         if job.reason:
             console.print(f"[red]{job.reason}[/]")
@@ -97,7 +104,9 @@ def download(
     jobs = [(kind, codes) for kind, codes in chosen if codes]
     if len(jobs) != 1:
         raise typer.BadParameter("give exactly one of --packages, --qualifications, --units")
-    _job(jobs[0][0], {"codes": jobs[0][1]})
+    kind, codes = jobs[0]
+    what = {KIND_DOWNLOAD_PACKAGES: "training packages", KIND_DOWNLOAD_QUALIFICATIONS: "qualifications"}
+    _job(kind, {"codes": codes}, outcome=f"TGA download of {what.get(kind, 'units')} {', '.join(codes)}")
 
 
 @app.command()

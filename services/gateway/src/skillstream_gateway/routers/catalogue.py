@@ -1,9 +1,12 @@
 """The TGA catalogue routes (seed 000's paths; admin only: permission ``catalogue.manage``).
 
 ``/api/{training-packages|qualifications|units|skill-sets}/available`` page through the catalogue with each
-row's local state; ``…/bulk-download`` starts the matching download job through the orchestrator;
+row's local state (``state``: downloaded, metadata_only — TGA lists no content file —, failed,
+not_downloaded; also a filter); ``…/bulk-download`` starts the matching download job through the orchestrator;
 ``…/download-status/{job_id}`` is that job with its live progress; ``/api/units/{code}/…`` and
-``/api/qualifications/{code}/…`` read the parsed content. Every route is one query or command over NATS.
+``/api/qualifications/{code}/…`` read the parsed content; ``/api/catalogue/stats`` counts what is held, lists
+every failed component (code, type, kind, reason) and counts metadata-only ones. Every route is one query or
+command over NATS.
 
 Errors (problem documents, :mod:`skillstream_gateway.problems`): 401/403 from the permission check; 422 for a
 body or query that fails validation; 404 for a component never downloaded (tga-ingest's ``not_found``) or a
@@ -34,6 +37,7 @@ from skillstream_contracts.tga_queries import (
     GetCatalogueStats,
     GetComponent,
     ListAvailable,
+    LocalState,
     QualificationDetail,
     UnitDetail,
     UnitElements,
@@ -128,6 +132,7 @@ def _available(router: APIRouter, nc: Client, Admin: Any, path: str, ctype: Comp
         status: UsageRecommendation | None = None,
         training_package: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{2,10}$")] = None,
         downloaded: bool | None = None,
+        state: Annotated[LocalState | None, Query(description="local state, e.g. metadata_only or failed")] = None,
         page: Annotated[int, Query(ge=1)] = 1,
         page_size: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Response:
@@ -137,6 +142,7 @@ def _available(router: APIRouter, nc: Client, Admin: Any, path: str, ctype: Comp
             status=status,
             training_package=training_package,
             downloaded=downloaded,
+            state=state,
             page=page,
             page_size=page_size,
         )
