@@ -155,6 +155,15 @@ def test_operator_commands(nats_url: str, database_url: str, tmp_path: object) -
     assert "Dead letters (0)" in cli.invoke(app, ["dlq", "list"], env=env).output
     assert asyncio.run(_status(database_url, "job-broken")) == "requested"
 
+    # job_progress reads every stream; the empty ones are replayed at once: 0/0, done, not a bar waiting for one
+    result = cli.invoke(app, ["replay", "job_progress"], env=env)
+    assert result.exit_code == 0, result.output
+    empty = [line for line in result.output.splitlines() if "job_progress ← ADMINISTRATE" in line]
+    assert empty, result.output
+    assert all(re.search(r"\s0/0\s.*\sdone\s*$", line) for line in empty), result.output
+    jobs_line = [line for line in result.output.splitlines() if "job_progress ← JOBS" in line][-1]
+    assert re.search(r"\s(\d+)/\1\s.*\sdone\s*$", jobs_line), result.output
+
     result = cli.invoke(app, ["replay", "nope"], env=env)
     assert result.exit_code == 2
     assert "Unknown projection" in result.output

@@ -25,11 +25,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from skillstream_contracts.streams import ALL_STREAMS
 from skillstream_devstack import discovery
@@ -141,6 +144,26 @@ def projections() -> None:
     _run(go())
 
 
+class _RemainingColumn(TimeRemainingColumn):
+    """The time a stream's replay has left, or ``done`` once it is replayed."""
+
+    def render(self, task: Task) -> Text:
+        return Text("done", style="progress.remaining") if task.finished else super().render(task)
+
+
+def _stream_bars(bar: Progress, name: str) -> generations.ProgressCallback:
+    """A rebuild's progress callback: one bar per source stream of projection ``name``, stream sequence applied
+    of the stream's last; an empty stream is done at once (``0/0``)."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(stream: str, done: int, last: int) -> None:
+        if stream not in tasks:
+            tasks[stream] = bar.add_task(f"{name} ← {stream}", total=last)
+        bar.update(tasks[stream], completed=min(done, last), total=last)
+
+    return report
+
+
 @app.command()
 def replay(
     projection: Annotated[str | None, typer.Argument(help="projection name (see `skillstream projections`)")] = None,
@@ -168,19 +191,11 @@ def replay(
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TimeRemainingColumn(),
+                _RemainingColumn(),
                 console=console,
             ) as bar:
                 for name in names:
-                    tasks: dict[str, Any] = {}
-
-                    def report(
-                        stream: str, done: int, last: int, name: str = name, tasks: dict[str, Any] = tasks
-                    ) -> None:
-                        if stream not in tasks:
-                            tasks[stream] = bar.add_task(f"{name} ← {stream}", total=max(last, 1))
-                        bar.update(tasks[stream], completed=min(done, last), total=max(last, 1))
-
+                    report = _stream_bars(bar, name)
                     gen = await generations.rebuild(known[name], nc, pool, on_progress=report)
                     bar.console.print(f"[green]{name}[/]: generation {gen} swapped in")
 
