@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skillstream_contracts.events import EventMetadata, OpaqueEvent
-from skillstream_contracts.jobs import JobCancelled, JobCompleted, JobReport, JobRequested, JobStarted
+from skillstream_contracts.jobs import (
+    JobCancelled,
+    JobCompleted,
+    JobItemsPlanned,
+    JobReport,
+    JobRequested,
+    JobStarted,
+)
 from skillstream_orchestrator.projections.progress import NOTIFY_CHANNEL, ProgressProjection
 from skillstream_orchestrator.projections.progress_reads import progress_since, read_progress
 from skillstream_runtime.eventstore import RecordedEvent
@@ -198,6 +205,9 @@ async def test_an_end_recorded_before_its_items_are_counted_is_shown_once_they_a
         [
             log.jobs(JobRequested(job_id=a, kind="k", requested_by="alice"), a),
             log.jobs(JobStarted(job_id=a, worker="TESTWORK", total_items=2), a, 1),
+            log.jobs(
+                JobItemsPlanned(job_id=a, total_items=2, groups={"1": 2}, group_labels={"1": "Slide Guitar"}), a, 1
+            ),
             log.jobs(JobCompleted(job_id=a, reported_on="TESTWORK"), a, 5),
             # cancelled by the orchestrator before any owner started it: no owner report to wait for
             log.jobs(JobRequested(job_id=b, kind="k", requested_by="bob"), b),
@@ -208,7 +218,12 @@ async def test_an_end_recorded_before_its_items_are_counted_is_shown_once_they_a
         early = await read_progress(conn, [a, b])
     assert (early[a].status, early[a].succeeded, early[a].finished_at) == ("running", 0, None)
     assert early[b].status == "cancelled"
-    await _apply(pg_pool, projection, schema, [log.item(a, "x", "succeeded", 2), log.item(a, "y", "succeeded", 3)])
+    await _apply(
+        pg_pool,
+        projection,
+        schema,
+        [log.item(a, "x", "succeeded", 2, item_group="1"), log.item(a, "y", "succeeded", 3, item_group="1")],
+    )
     async with pg_pool.acquire() as conn:
         counted = await read_progress(conn, [a])
     assert (counted[a].status, counted[a].succeeded) == ("running", 2)  # the end report is not counted yet
@@ -216,6 +231,7 @@ async def test_an_end_recorded_before_its_items_are_counted_is_shown_once_they_a
     async with pg_pool.acquire() as conn:
         ended = (await read_progress(conn, [a]))[a]
     assert (ended.status, ended.succeeded, ended.percent) == ("completed", 2, 100.0)
+    assert (ended.groups["1"].label, ended.groups["1"].total) == ("Slide Guitar", 2)  # named for people
     assert ended.finished_at == T0 + dt.timedelta(seconds=5)
     assert ended.sequence > counted[a].sequence  # the change is published to live watchers
 

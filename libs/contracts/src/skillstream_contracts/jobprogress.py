@@ -22,8 +22,10 @@ class ItemError(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GroupProgress(msgspec.Struct, kw_only=True):
-    """Counters of one group of items (a course, a training package)."""
+    """Counters of one group of items (a course, a training package); ``label``: its display name (a course
+    title), None when the owner gave none."""
 
+    label: str | None = None
     total: int = 0
     succeeded: int = 0
     failed: int = 0

@@ -110,6 +110,8 @@ class JobItemsPlanned(Event, frozen=True, kw_only=True, tag="jobs.JobItemsPlanne
     job_id: str
     total_items: int
     groups: dict[str, int] = msgspec.field(default_factory=dict)
+    group_labels: dict[str, str] = msgspec.field(default_factory=dict)
+    """What people call a group (a course's title for its id); a group without one is shown by its key."""
 
 
 class JobCancelRequested(Event, frozen=True, kw_only=True, tag="jobs.JobCancelRequested"):
@@ -202,6 +204,7 @@ REQUEST_JOB: Final = command_subject("orchestrator", "request_job")
 CANCEL_JOB: Final = command_subject("orchestrator", "cancel_job")
 """:class:`JobRef` → :class:`JobView` (``conflict`` when the job has ended)."""
 RETRY_FAILED: Final = command_subject("orchestrator", "retry_failed")
+RESUME_JOB: Final = command_subject("orchestrator", "resume")
 """:class:`JobRef` → :class:`JobAccepted` of the new job (``conflict`` unless ended with failed items)."""
 LIST_JOBS: Final = query_subject("orchestrator", "list_jobs")
 """:class:`ListJobs` → :class:`JobPage`."""
@@ -276,6 +279,9 @@ class JobView(msgspec.Struct, kw_only=True):
     priority: int = 0
     idempotency_key: str | None = None
     retry_of: str | None = None
+    only_items: list[str] = msgspec.field(default_factory=list)
+    """The item keys this job runs (a retry of failed items, a resumed run); empty: every item its
+    ``parameters`` name."""
     requested_at: dt.datetime | None = None
     queued_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
@@ -331,6 +337,7 @@ __all__ = [
     "PROGRESS_SINCE",
     "PROGRESS_SUBJECT_PREFIX",
     "REQUEST_JOB",
+    "RESUME_JOB",
     "RETRY_FAILED",
     "GetJob",
     "GroupProgress",

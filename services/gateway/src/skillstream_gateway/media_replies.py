@@ -2,8 +2,9 @@
 the media-downloader's query replies (``skillstream_contracts.media_queries``).
 
 Seed 001's field names come first, so what polled the original system reads these replies unchanged; ours
-follow: exact counts by state (``queued``/``processing``/``retrying``/``succeeded``/``failed``/``skipped``/``cancelled``),
-bytes, rates and ETA. The mapping only renames and sums what the service counted: no rule is decided here.
+follow: exact counts by state (``queued``/``processing``/``retrying``/``succeeded``/``failed``/``skipped``/
+``cancelled``), bytes, rates and ETA. The mapping only renames and sums what the service counted: no rule is
+decided here.
 """
 
 import datetime as dt

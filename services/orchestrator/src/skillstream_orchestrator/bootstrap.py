@@ -23,6 +23,7 @@ from skillstream_contracts.jobs import (
     LIST_JOBS,
     PROGRESS_SINCE,
     REQUEST_JOB,
+    RESUME_JOB,
     RETRY_FAILED,
     GetJob,
     JobKindList,
@@ -38,7 +39,7 @@ from skillstream_orchestrator.handlers import commands, reactions
 from skillstream_orchestrator.projections import queries
 from skillstream_orchestrator.projections.jobs import JobsProjection
 from skillstream_orchestrator.projections.progress import ProgressProjection
-from skillstream_orchestrator.projections.progress_reads import failed_items
+from skillstream_orchestrator.projections.progress_reads import items_in
 from skillstream_orchestrator.projections.publisher import publisher
 from skillstream_runtime.endpoints import Endpoint
 from skillstream_runtime.eventstore import ensure_stream
@@ -68,14 +69,14 @@ def command_deps(ctx: ServiceContext) -> commands.CommandDeps:
     pool = ctx.pool
     assert pool is not None
 
-    async def failed(job_id: str) -> list[str]:
+    async def items(job_id: str, state: str) -> list[str]:
         async with pool.acquire() as conn:
-            return await failed_items(conn, job_id)
+            return await items_in(conn, job_id, state)
 
     async def registered(kind: str) -> bool:
         return await kind_registered(ctx.nc, kind)
 
-    return commands.CommandDeps(store=ctx.store, kind_registered=registered, failed_items=failed)
+    return commands.CommandDeps(store=ctx.store, kind_registered=registered, items_in=items)
 
 
 def reaction_deps(ctx: ServiceContext) -> reactions.ReactionDeps:
@@ -97,6 +98,10 @@ async def _cancel_job(ctx: ServiceContext, cmd: JobRef) -> Any:
 
 async def _retry_failed(ctx: ServiceContext, cmd: JobRef) -> Any:
     return await commands.retry_failed(cmd, command_deps(ctx))
+
+
+async def _resume_job(ctx: ServiceContext, cmd: JobRef) -> Any:
+    return await commands.resume_job(cmd, command_deps(ctx))
 
 
 async def _list_jobs(ctx: ServiceContext, q: ListJobs) -> Any:
@@ -122,6 +127,7 @@ ENDPOINTS = (
     Endpoint(name="request_job", subject=REQUEST_JOB, request_type=RequestJob, handler=_request_job),
     Endpoint(name="cancel_job", subject=CANCEL_JOB, request_type=JobRef, handler=_cancel_job),
     Endpoint(name="retry_failed", subject=RETRY_FAILED, request_type=JobRef, handler=_retry_failed),
+    Endpoint(name="resume_job", subject=RESUME_JOB, request_type=JobRef, handler=_resume_job),
     Endpoint(name="list_jobs", subject=LIST_JOBS, request_type=ListJobs, handler=_list_jobs),
     Endpoint(name="get_job", subject=GET_JOB, request_type=GetJob, handler=_get_job),
     Endpoint(name="progress_since", subject=PROGRESS_SINCE, request_type=ProgressSince, handler=_progress_since),

@@ -15,7 +15,14 @@ from skillstream_contracts.jobs import (
     RequestJob,
 )
 from skillstream_contracts.streams import JOBS
-from skillstream_orchestrator.handlers.commands import CommandDeps, cancel_job, load_job, request_job, retry_failed
+from skillstream_orchestrator.handlers.commands import (
+    CommandDeps,
+    cancel_job,
+    load_job,
+    request_job,
+    resume_job,
+    retry_failed,
+)
 from skillstream_orchestrator.handlers.reactions import ReactionDeps, dispatch, follow
 from skillstream_runtime.errors import CommandRejected
 from skillstream_runtime.memorystore import InMemoryEventStore
@@ -27,21 +34,21 @@ class Fakes:
     def __init__(self) -> None:
         self.store = InMemoryEventStore({"JOBS": JOB_EVENTS})
         self.kinds = {KIND}
-        self.failed: dict[str, list[str]] = {}
+        self.items: dict[tuple[str, str], list[str]] = {}
         self.dispatched: list[JobDispatch] = []
 
     async def kind_registered(self, kind: str) -> bool:
         return kind in self.kinds
 
-    async def failed_items(self, job_id: str) -> list[str]:
-        return self.failed.get(job_id, [])
+    async def items_in(self, job_id: str, state: str) -> list[str]:
+        return self.items.get((job_id, state), [])
 
     async def publish(self, d: JobDispatch) -> None:
         self.dispatched.append(d)
 
     @property
     def commands(self) -> CommandDeps:
-        return CommandDeps(store=self.store, kind_registered=self.kind_registered, failed_items=self.failed_items)
+        return CommandDeps(store=self.store, kind_registered=self.kind_registered, items_in=self.items_in)
 
     @property
     def reactions(self) -> ReactionDeps:
@@ -141,10 +148,29 @@ async def test_retry_failed_runs_only_the_failed_items_of_an_ended_job(fakes: Fa
     await fakes.report(job_id, JobPhase.COMPLETED, 2)
     with pytest.raises(CommandRejected, match="no failed items"):
         await retry_failed(ref, fakes.commands)
-    fakes.failed[job_id] = ["unit:B"]
+    fakes.items[(job_id, "failed")] = ["unit:B"]
     retry = await retry_failed(ref, fakes.commands)
     assert retry.created
-    assert retry.job.retry_of == job_id
+    assert (retry.job.retry_of, retry.job.only_items) == (job_id, ["unit:B"])  # what it runs, for people
     assert (await retry_failed(ref, fakes.commands)).job.job_id == retry.job.job_id  # idempotent
     await dispatch(retry.job.job_id, None, fakes.reactions)
     assert fakes.dispatched[-1].only_items == ["unit:B"]
+
+
+async def test_resume_runs_only_the_items_a_cancelled_job_had_not_ended(fakes: Fakes) -> None:
+    job_id = (await request_job(request(codes=["A", "B", "C"]), fakes.commands)).job.job_id
+    ref = JobRef(job_id=job_id, requested_by="ops")
+    await fakes.report(job_id, JobPhase.STARTED, 1)
+    with pytest.raises(CommandRejected, match="not ended"):
+        await resume_job(ref, fakes.commands)
+    await fakes.report(job_id, JobPhase.CANCELLED, 2)
+    with pytest.raises(CommandRejected, match="no cancelled items"):
+        await resume_job(ref, fakes.commands)
+    fakes.items[(job_id, "cancelled")] = ["unit:B", "unit:C"]
+    fakes.items[(job_id, "failed")] = ["unit:A"]
+    resumed = await resume_job(ref, fakes.commands)
+    assert (resumed.created, resumed.job.retry_of, resumed.job.only_items) == (True, job_id, ["unit:B", "unit:C"])
+    assert (await resume_job(ref, fakes.commands)).job.job_id == resumed.job.job_id  # idempotent
+    retried = await retry_failed(ref, fakes.commands)  # a retry of the same job is another job
+    assert retried.job.job_id != resumed.job.job_id
+    assert retried.job.only_items == ["unit:A"]

@@ -101,6 +101,10 @@ def test_the_full_lifecycle() -> None:
     assert decided(running, report(JobPhase.PLANNED, total=9, summary='{"groups": {"BSB": 9}}')) == [
         JobItemsPlanned(job_id="j1", total_items=9, groups={"BSB": 9})
     ]
+    labelled = '{"groups": {"1001": 2}, "group_labels": {"1001": "Blues Guitar 101"}}'
+    assert decided(running, report(JobPhase.PLANNED, total=2, summary=labelled)) == [
+        JobItemsPlanned(job_id="j1", total_items=2, groups={"1001": 2}, group_labels={"1001": "Blues Guitar 101"})
+    ]
     assert decided(running, report(JobPhase.PLANNED)) == []  # a plan without a total says nothing
     assert decided(running, report(JobPhase.COMPLETED, summary='{"succeeded": 9}')) == [
         JobCompleted(job_id="j1", summary={"succeeded": 9}, reported_on="TGA")

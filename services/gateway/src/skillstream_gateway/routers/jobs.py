@@ -19,6 +19,7 @@ from skillstream_contracts.jobs import (
     LIST_JOB_KINDS,
     LIST_JOBS,
     REQUEST_JOB,
+    RESUME_JOB,
     RETRY_FAILED,
     GetJob,
     JobAccepted,
@@ -125,6 +126,18 @@ def jobs_router(nc: Client, auth: Authenticator) -> APIRouter:
     async def retry_failed(principal: Manage, job_id: Annotated[str, JOB_ID]) -> Response:
         cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=visible_to(principal))
         accepted = await request(nc, RETRY_FAILED, cmd, JobAccepted)
+        return json_response(accepted, 201 if accepted.created else 200)
+
+    @router.post(
+        "/api/jobs/{job_id}/resume",
+        tags=["jobs"],
+        status_code=201,
+        responses={201: schema_ref("JobAccepted")},
+        summary="Run the items a cancelled or failed job had not ended as a new job",
+    )
+    async def resume_job(principal: Manage, job_id: Annotated[str, JOB_ID]) -> Response:
+        cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=visible_to(principal))
+        accepted = await request(nc, RESUME_JOB, cmd, JobAccepted)
         return json_response(accepted, 201 if accepted.created else 200)
 
     return router

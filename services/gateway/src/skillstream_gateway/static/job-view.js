@@ -54,7 +54,8 @@ function groupRows() {
   const applyFilter = () => {
     const needle = filterInput.value.trim().toLowerCase();
     for (const [name, row] of rows) {
-      row.el.hidden = (needle && !name.toLowerCase().includes(needle)) || (onlyFailed.checked && !(row.failed > 0));
+      const text = `${row.label || ''} ${name}`.toLowerCase();
+      row.el.hidden = (needle && !text.includes(needle)) || (onlyFailed.checked && !(row.failed > 0));
     }
   };
   filterInput.addEventListener('input', applyFilter);
@@ -85,18 +86,28 @@ function groupRows() {
             bar,
             pct,
             failed: 0,
-            el: h(
-              'tr',
-              { 'data-testid': 'group-row', 'data-group': name },
-              h('th', { scope: 'row', class: 'group-name', title: name, text: name }),
-              cells.total,
-              cells.succeeded,
-              cells.failed,
-              cells.skipped,
-              h('td', { class: 'col-bar' }, h('div', { class: 'mini' }, bar.el, pct)),
-            ),
+            label: null,
+            head: h('th', { scope: 'row', class: 'group-name', title: name, text: name }),
+            el: null,
           };
+          row.el = h(
+            'tr',
+            { 'data-testid': 'group-row', 'data-group': name },
+            row.head,
+            cells.total,
+            cells.succeeded,
+            cells.failed,
+            cells.skipped,
+            h('td', { class: 'col-bar' }, h('div', { class: 'mini' }, bar.el, pct)),
+          );
           rows.set(name, row);
+          added = true;
+        }
+        if (g.label && row.label !== g.label) {
+          // The owner's name for the group (a course title), with its key beside it.
+          row.label = g.label;
+          replace(row.head, g.label, h('span', { class: 'muted small group-key', text: ` ${name}` }));
+          setAttr(row.head, 'title', `${g.label} (${name})`);
           added = true;
         }
         const total = g.total ?? 0;
@@ -120,7 +131,8 @@ function groupRows() {
         setText(row.pct, fmtPercent(percent));
       }
       if (added) {
-        const sorted = [...rows.keys()].sort(collator.compare);
+        const shown = (name) => rows.get(name).label || name;
+        const sorted = [...rows.keys()].sort((a, b) => collator.compare(shown(a), shown(b)));
         body.replaceChildren(...sorted.map((name) => rows.get(name).el));
       }
       wrap.hidden = rows.size === 0;
@@ -180,6 +192,20 @@ function errorRows() {
   };
 }
 
+const ONLY_SHOWN = 20; // item keys listed for a retry or a resumed run; the rest are counted
+
+/** What a retry or a resumed run runs: its item keys, above the parameters it inherited. */
+function onlyItems(keys, retryOf) {
+  const shown = keys.slice(0, ONLY_SHOWN).join(', ');
+  const more = keys.length > ONLY_SHOWN ? ` and ${fmtInt(keys.length - ONLY_SHOWN)} more` : '';
+  return h(
+    'div',
+    { class: 'only-items', 'data-testid': 'only-items' },
+    h('p', { text: `Runs only ${fmtInt(keys.length)} ${keys.length === 1 ? 'item' : 'items'}: ${shown}${more}.` }),
+    h('p', { class: 'muted small', text: `The parameters below are those of job ${shortId(retryOf || '')}; only these items run.` }),
+  );
+}
+
 export function mountJobView(container, ctx, jobId) {
   const entry = { id: jobId, job: null, progress: null, receivedAt: Date.now() };
   let stream = null;
@@ -199,6 +225,7 @@ export function mountJobView(container, ctx, jobId) {
   const actionProblem = problemBox({ testid: 'action-problem' });
   const cancelBtn = h('button', { type: 'button', class: 'btn btn--danger', 'data-testid': 'cancel-job', hidden: true, text: 'Cancel job' });
   const retryBtn = h('button', { type: 'button', class: 'btn btn--primary', 'data-testid': 'retry-failed', hidden: true, text: 'Retry failed items' });
+  const resumeBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'resume-job', hidden: true, text: 'Resume' });
   const bar = progressBar({ large: true });
   const bigPct = h('span', { class: 'big-pct' });
   const ofItems = h('span', { class: 'muted' });
@@ -224,7 +251,7 @@ export function mountJobView(container, ctx, jobId) {
         'div',
         { class: 'page-head job-head' },
         h('div', { class: 'job-head__title' }, h('div', { class: 'job-head__line' }, titleEl, badge.el), subtitle),
-        h('div', { class: 'job-head__actions' }, cancelBtn, retryBtn),
+        h('div', { class: 'job-head__actions' }, cancelBtn, resumeBtn, retryBtn),
       ),
       flash,
       actionProblem.el,
@@ -283,11 +310,12 @@ export function mountJobView(container, ctx, jobId) {
       ]),
     );
     const params = Object.entries(job.parameters || {});
+    const only = job.only_items || [];
+    const rows = params.map(([k, v]) => [humanize(k), h('span', { class: 'value', text: fmtValue(v) })]);
     replace(
       paramsHolder,
-      params.length
-        ? definitionList(params.map(([k, v]) => [humanize(k), h('span', { class: 'value', text: fmtValue(v) })]))
-        : h('p', { class: 'muted', text: 'None.' }),
+      only.length ? onlyItems(only, job.retry_of) : null,
+      rows.length ? definitionList(rows) : h('p', { class: 'muted', text: 'None.' }),
     );
     const summary = Object.entries(job.summary || {});
     replace(
@@ -333,6 +361,9 @@ export function mountJobView(container, ctx, jobId) {
     retryBtn.hidden = !(ctx.canManage && view.ended && view.failed > 0);
     retryBtn.disabled = busy;
     setText(retryBtn, view.failed > 0 ? `Retry ${fmtInt(view.failed)} failed ${view.failed === 1 ? 'item' : 'items'}` : 'Retry failed items');
+    resumeBtn.hidden = !(ctx.canManage && view.ended && view.status !== 'completed' && view.cancelled > 0);
+    resumeBtn.disabled = busy;
+    setText(resumeBtn, `Resume ${fmtInt(view.cancelled)} ${view.cancelled === 1 ? 'item' : 'items'} not run`);
     renderDetails();
   }
 
@@ -380,20 +411,23 @@ export function mountJobView(container, ctx, jobId) {
     }
   });
 
-  retryBtn.addEventListener('click', async () => {
+  async function runAgain(action, message) {
     busy = true;
     actionProblem.clear();
     schedule();
     try {
-      const { data } = await api('POST', `api/jobs/${enc}/retry-failed`);
-      ctx.flash(`Retrying the failed items of job ${shortId(jobId)}.`, 'success');
+      const { data } = await api('POST', `api/jobs/${enc}/${action}`);
+      ctx.flash(message, 'success');
       ctx.navigate(`#/jobs/${encodeURIComponent(jobOf(data).job_id)}`);
     } catch (error) {
       if (error.status !== 401) actionProblem.show(error);
       busy = false;
       schedule();
     }
-  });
+  }
+
+  retryBtn.addEventListener('click', () => runAgain('retry-failed', `Retrying the failed items of job ${shortId(jobId)}.`));
+  resumeBtn.addEventListener('click', () => runAgain('resume', `Resuming the items job ${shortId(jobId)} had not run.`));
 
   (async () => {
     try {

@@ -80,6 +80,7 @@ class CourseSurvey:
     segment_ids: array[int]
     total_bytes: int | None
     remaining_bytes: int | None
+    title: str = ""
 
 
 def segment_ids_of(ids: Iterable[int]) -> array[int]:
@@ -148,6 +149,7 @@ def survey_of(course: PlannedCourse, remaining_bytes: int | None) -> CourseSurve
         segment_ids=segment_ids_of(s.segment_id for s in course.segments),
         total_bytes=course.total_bytes,
         remaining_bytes=remaining_bytes,
+        title=course.title,
     )
 
 

@@ -189,7 +189,9 @@ async def _plan(job: JobContext, deps: BulkDeps, courses: Sequence[CourseSurvey]
         free_bytes=free,
     )
     groups = {str(c.course_id): len(c.segment_ids) for c in courses}
-    await job.report_phase(planned, JobPhase.PLANNED, total=total, summary={"groups": groups})
+    labels = {str(c.course_id): c.title for c in courses if c.title}  # the job page names courses by title
+    summary = {"groups": groups, "group_labels": labels}
+    await job.report_phase(planned, JobPhase.PLANNED, total=total, summary=summary)
     return True
 
 

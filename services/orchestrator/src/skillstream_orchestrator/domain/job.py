@@ -104,6 +104,7 @@ def fold(view: JobView | None, event: Event, at: dt.datetime) -> JobView | None:
             priority=event.priority,
             idempotency_key=event.idempotency_key,
             retry_of=event.retry_of,
+            only_items=list(event.only_items),
             requested_at=at,
         )
     if view is None:
@@ -209,7 +210,9 @@ def _report(job: Job, cmd: ApplyReport) -> Event | None:
         case JobPhase.PLANNED if cmd.total is not None:
             groups = summary.get("groups")
             clean = {str(k): int(n) for k, n in groups.items()} if isinstance(groups, dict) else {}
-            return JobItemsPlanned(job_id=v.job_id, total_items=cmd.total, groups=clean)
+            labels = summary.get("group_labels")
+            named = {str(k): str(t) for k, t in labels.items()} if isinstance(labels, dict) else {}
+            return JobItemsPlanned(job_id=v.job_id, total_items=cmd.total, groups=clean, group_labels=named)
         case JobPhase.COMPLETED:
             return JobCompleted(job_id=v.job_id, summary=summary, reported_on=cmd.worker)
         case JobPhase.FAILED:

@@ -1,9 +1,10 @@
-"""Command handlers of the orchestrator (``cmd.orchestrator.*``): request, cancel and retry a job.
+"""Command handlers of the orchestrator (``cmd.orchestrator.*``): request, cancel, retry and resume a job.
 
 Each runs a command against the job decider (:data:`skillstream_orchestrator.domain.job.JOB`) on the
 aggregate loaded from the ``JOBS`` stream, never on a read model, which may lag. The job rules' refusals
 become typed replies: ``invalid_request`` (unknown job kind), ``not_found``, ``conflict`` (cancel an ended
-job, retry a job that has not ended or has no failed item, an idempotency key reused for another request).
+job, retry or resume a job that has not ended or has nothing to run again, an idempotency key reused for
+another request).
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ from skillstream_runtime.eventstore import AbstractEventStore, NewEvent
 @dataclass(frozen=True, kw_only=True)
 class CommandDeps:
     """What the command handlers need: the event ``store``, ``kind_registered(kind)`` (is a service running
-    that job kind), ``failed_items(job_id)`` (the item keys that failed in an ended job, from the progress
-    view) and a ``clock`` (timezone-aware UTC)."""
+    that job kind), ``items_in(job_id, state)`` (the keys of an ended job's items whose final state is
+    ``state``, from the progress view) and a ``clock`` (timezone-aware UTC)."""
 
     store: AbstractEventStore
     kind_registered: Callable[[str], Awaitable[bool]]
-    failed_items: Callable[[str], Awaitable[list[str]]]
+    items_in: Callable[[str, str], Awaitable[list[str]]]
     clock: Callable[[], dt.datetime] = utcnow
 
 
@@ -143,22 +144,46 @@ async def retry_failed(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
     Raises:
         CommandRejected: ``not_found``; ``conflict`` when the job has not ended or no item failed.
     """
+    return await _run_again(cmd, deps, "failed", "retry-failed")
+
+
+async def resume_job(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
+    """Start a new job of the same kind and parameters for only the items a cancelled or failed job had not
+    ended when it ended (``retry_of`` links it to the first). Idempotent per (job, requester). Items its
+    owner never reported (a bulk download cancelled before it queued every course) are not in the new job:
+    request the same parameters again for those, the owner skips what is already done.
+
+    Raises:
+        CommandRejected: ``not_found``; ``conflict`` when the job has not ended or no item was cancelled.
+    """
+    return await _run_again(cmd, deps, "cancelled", "resume")
+
+
+async def _run_again(cmd: JobRef, deps: CommandDeps, state: str, what: str) -> JobAccepted:
     agg = await visible_job(deps.store, cmd.job_id, cmd.visible_to)
     assert agg.state is not None
     view = agg.state.view
     if not view.status.is_terminal:
         raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has not ended yet ({view.status})")
-    failed = await deps.failed_items(cmd.job_id)
-    if not failed:
-        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has no failed items to retry")
+    items = await deps.items_in(cmd.job_id, state)
+    if not items:
+        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has no {state} items to run again")
     request = RequestJob(
         kind=view.kind,
         parameters=view.parameters,
         requested_by=cmd.requested_by,
         priority=view.priority,
-        idempotency_key=f"retry-failed:{cmd.job_id}",
+        idempotency_key=f"{what}:{cmd.job_id}",
     )
-    return await _new_job(request, deps, retry_of=cmd.job_id, only_items=failed)
+    return await _new_job(request, deps, retry_of=cmd.job_id, only_items=items)
 
 
-__all__ = ["CommandDeps", "cancel_job", "job_subject", "load_job", "request_job", "retry_failed", "visible_job"]
+__all__ = [
+    "CommandDeps",
+    "cancel_job",
+    "job_subject",
+    "load_job",
+    "resume_job",
+    "retry_failed",
+    "visible_job",
+]

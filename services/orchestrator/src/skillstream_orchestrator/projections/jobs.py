@@ -29,6 +29,7 @@ _TYPES = {
     "parameters": "jsonb",
     "idempotency_key": "text",
     "retry_of": "text",
+    "only_items": "jsonb",
     "requested_at": "timestamptz",
     "queued_at": "timestamptz",
     "started_at": "timestamptz",
@@ -64,6 +65,7 @@ class JobsProjection(Projection):
                 parameters       jsonb NOT NULL DEFAULT '{{}}'::jsonb,
                 idempotency_key  text,
                 retry_of         text,
+                only_items       jsonb NOT NULL DEFAULT '[]'::jsonb,
                 requested_at     timestamptz NOT NULL,
                 queued_at        timestamptz,
                 started_at       timestamptz,
@@ -108,7 +110,7 @@ class JobsProjection(Projection):
 def row_to_view(row: Mapping[str, Any]) -> JobView:
     """A ``jobs`` row as a :class:`JobView`."""
     fields = {c: row[c] for c in _COLUMNS if c != "last_sequence"}
-    for key in ("parameters", "summary"):
+    for key in ("parameters", "summary", "only_items"):
         if isinstance(fields[key], str):
             fields[key] = json.loads(fields[key])
     fields["status"] = JobStatus(fields["status"])
@@ -120,6 +122,7 @@ def _values(view: JobView, last_sequence: int) -> tuple[Any, ...]:
     row["status"] = view.status.value
     row["parameters"] = json.dumps(view.parameters)
     row["summary"] = json.dumps(view.summary)
+    row["only_items"] = json.dumps(view.only_items)
     row["last_sequence"] = last_sequence
     return tuple(row[c] for c in _COLUMNS)
 

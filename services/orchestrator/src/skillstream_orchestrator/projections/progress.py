@@ -125,6 +125,7 @@ class ProgressProjection(Projection):
                 succeeded integer NOT NULL DEFAULT 0,
                 failed    integer NOT NULL DEFAULT 0,
                 skipped   integer NOT NULL DEFAULT 0,
+                label     text,
                 PRIMARY KEY (job_id, grp)
             );
             """
@@ -148,7 +149,7 @@ async def _apply_lifecycle(conn: asyncpg.Connection, schema: str, events: Sequen
         f'SELECT job_id, {", ".join(_META)} FROM "{schema}".job_progress WHERE job_id = ANY($1) AND has_meta', ids
     )
     views: dict[str, JobView | None] = {r["job_id"]: _meta_view(r) for r in rows}
-    planned_groups: list[tuple[str, str, int]] = []
+    planned_groups: list[tuple[str, str, int, str | None]] = []
     awaiting: set[str] = set()
     for e in events:
         job_id = e.metadata.aggregate_id
@@ -156,7 +157,8 @@ async def _apply_lifecycle(conn: asyncpg.Connection, schema: str, events: Sequen
         if new is not None:
             views[job_id] = new
         if isinstance(e.event, JobItemsPlanned):
-            planned_groups.extend((job_id, g, n) for g, n in e.event.groups.items())
+            labels = e.event.group_labels
+            planned_groups.extend((job_id, g, n, labels.get(g)) for g, n in e.event.groups.items())
         elif isinstance(e.event, _ENDS) and e.event.reported_on is not None:
             awaiting.add(job_id)
     changed = {j: v for j, v in views.items() if v is not None}
@@ -173,9 +175,9 @@ async def _apply_lifecycle(conn: asyncpg.Connection, schema: str, events: Sequen
     )
     if planned_groups:
         await conn.execute(
-            f'INSERT INTO "{schema}".job_groups (job_id, grp, planned)'
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])"
-            " ON CONFLICT (job_id, grp) DO UPDATE SET planned = EXCLUDED.planned",
+            f'INSERT INTO "{schema}".job_groups (job_id, grp, planned, label)'
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[])"
+            " ON CONFLICT (job_id, grp) DO UPDATE SET planned = EXCLUDED.planned, label = EXCLUDED.label",
             *map(list, zip(*planned_groups, strict=True)),
         )
     return set(changed)

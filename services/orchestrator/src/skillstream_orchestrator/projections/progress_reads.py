@@ -35,7 +35,11 @@ async def read_progress(
     groups: dict[str, dict[str, GroupProgress]] = defaultdict(dict)
     for g in await conn.fetch("SELECT * FROM orchestrator.job_groups WHERE job_id = ANY($1) ORDER BY job_id, grp", ids):
         groups[g["job_id"]][g["grp"]] = GroupProgress(
-            total=max(g["seen"], g["planned"]), succeeded=g["succeeded"], failed=g["failed"], skipped=g["skipped"]
+            label=g["label"],
+            total=max(g["seen"], g["planned"]),
+            succeeded=g["succeeded"],
+            failed=g["failed"],
+            skipped=g["skipped"],
         )
     recent = await conn.fetch(
         "SELECT job_id, item_key, state, grp, reason, updated_at FROM ("
@@ -152,12 +156,13 @@ async def progress_since(
     return [docs[r["job_id"]] for r in ordered if r["job_id"] in docs]
 
 
-async def failed_items(conn: asyncpg.Connection, job_id: str) -> list[str]:
-    """The keys of the job's items whose final state is ``failed`` (for "retry failed")."""
+async def items_in(conn: asyncpg.Connection, job_id: str, state: str) -> list[str]:
+    """The keys of the job's items whose latest state is ``state`` (an item outcome: ``failed`` for "retry
+    failed", ``cancelled`` for "resume"), in key order."""
     rows = await conn.fetch(
-        "SELECT item_key FROM orchestrator.job_items WHERE job_id = $1 AND state = 'failed' ORDER BY item_key", job_id
+        "SELECT item_key FROM orchestrator.job_items WHERE job_id = $1 AND state = $2 ORDER BY item_key", job_id, state
     )
     return [r["item_key"] for r in rows]
 
 
-__all__ = ["failed_items", "progress_since", "read_progress"]
+__all__ = ["items_in", "progress_since", "read_progress"]
