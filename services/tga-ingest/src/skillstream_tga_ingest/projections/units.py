@@ -12,9 +12,13 @@ Tables (in the generation schema; readers query the views of the same names in `
   slip would otherwise reject the whole unit);
 - ``unit_performance_criteria`` (unit_code, element_position → its element, element_number, position,
   number, text);
-- ``unit_critical_aspects``, ``unit_required_skills``, ``unit_required_knowledge`` (pre-2012 Evidence Guide
-  and Required Skills and Knowledge), ``unit_performance_evidence``, ``unit_knowledge_evidence``,
-  ``unit_assessment_conditions`` (2012 Assessment Requirements) — each (unit_code, position, text);
+- ``unit_critical_aspects`` (pre-2012 Evidence Guide), ``unit_performance_evidence``,
+  ``unit_knowledge_evidence``, ``unit_assessment_conditions`` (2012 Assessment Requirements) — each
+  (unit_code, position, text);
+- ``unit_required_skills``, ``unit_required_knowledge`` (pre-2012 Required Skills and Knowledge, or the
+  Evidence Guide's "Underpinning knowledge and skills") — each (unit_code, position, text, items): one row
+  per top-level entry (:class:`RequiredItem`), ``items`` its sub-entries as a jsonb list of
+  ``{"text": str, "items": [str]}`` (:class:`RequiredSubItem`), ``[]`` when none;
 - ``unit_foundation_skills`` (unit_code, position, skill, description).
 
 Positions are 1-based, in document order. A newer ``UnitDownloaded`` (re-download, or re-parse with a higher
@@ -29,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 import asyncpg
+import msgspec
 
 from skillstream_contracts.streams import TGA
 from skillstream_contracts.tga import TGA_EVENTS, ComponentType, UnitDownloaded
@@ -55,7 +60,18 @@ TEXT_LISTS: Final[dict[str, str]] = {
     "knowledge_evidence": "unit_knowledge_evidence",
     "assessment_conditions": "unit_assessment_conditions",
 }
-"""``UnitDownloaded`` list field → its table of (unit_code, position, text)."""
+"""``UnitDownloaded`` list field → its table of (unit_code, position, text, …); the tables of
+:data:`REQUIRED_LISTS` add ``items``."""
+
+REQUIRED_LISTS: Final[dict[str, str]] = {
+    "required_skills": "unit_required_skills",
+    "required_knowledge": "unit_required_knowledge",
+}
+"""The :data:`TEXT_LISTS` fields whose entries are :class:`RequiredItem`: table (unit_code, position, text,
+items); ``text`` is the entry's, ``items`` its sub-entries (jsonb)."""
+
+REQUIRED_ITEM_JSON: Final = "jsonb_build_object('text', x.text, 'items', x.items)"
+"""SQL of one row ``x`` of a :data:`REQUIRED_LISTS` table as the JSON of its :class:`RequiredItem`."""
 
 _UNITS = columns(
     "code text, title text, release text, training_package text, usage_recommendation text, "
@@ -68,6 +84,7 @@ _CRITERIA = columns(
     "unit_code text, element_position integer, element_number text, position integer, number text, text text"
 )
 _TEXT = columns("unit_code text, position integer, text text")
+_REQUIRED = columns("unit_code text, position integer, text text, items jsonb")
 _FOUNDATION = columns("unit_code text, position integer, skill text, description text")
 
 
@@ -77,7 +94,13 @@ def _ddl(schema: str) -> str:
     lists = "".join(
         f"CREATE TABLE {s}.{table} ({parent}, position integer NOT NULL, text text NOT NULL,"
         " PRIMARY KEY (unit_code, position));\n"
-        for table in TEXT_LISTS.values()
+        for field, table in TEXT_LISTS.items()
+        if field not in REQUIRED_LISTS
+    )
+    lists += "".join(
+        f"CREATE TABLE {s}.{table} ({parent}, position integer NOT NULL, text text NOT NULL,"
+        " items jsonb NOT NULL, PRIMARY KEY (unit_code, position));\n"
+        for table in REQUIRED_LISTS.values()
     )
     return f"""
     CREATE TABLE {s}.units (
@@ -178,7 +201,8 @@ async def _replace_content(
     elements: list[tuple[str, int, str, str]] = []
     criteria: list[tuple[str, int, str, int, str, str]] = []
     foundation: list[tuple[str, int, str, str]] = []
-    texts: dict[str, list[tuple[str, int, str]]] = {field: [] for field in TEXT_LISTS}
+    texts: dict[str, list[tuple[str, int, str]]] = {field: [] for field in TEXT_LISTS if field not in REQUIRED_LISTS}
+    required: dict[str, list[tuple[str, int, str, str]]] = {field: [] for field in REQUIRED_LISTS}
     for u in units:
         for ep, element in enumerate(u.elements, start=1):
             elements.append((u.code, ep, element.number, element.title))
@@ -189,14 +213,26 @@ async def _replace_content(
         foundation.extend((u.code, p, f.skill, f.description) for p, f in enumerate(u.foundation_skills, start=1))
         for field, rows in texts.items():
             rows.extend((u.code, p, text) for p, text in enumerate(getattr(u, field), start=1))
-    tables = ("unit_performance_criteria", "unit_elements", *TEXT_LISTS.values(), "unit_foundation_skills")
+        for field, entries in required.items():
+            entries.extend(
+                (u.code, p, item.text, msgspec.json.encode(item.items).decode())
+                for p, item in enumerate(getattr(u, field), start=1)
+            )
+    tables = (
+        "unit_performance_criteria",
+        "unit_elements",
+        *TEXT_LISTS.values(),
+        "unit_foundation_skills",
+    )
     for table in tables:
         await delete_children(conn, schema, table, "unit_code", replaced)
     await insert_rows(conn, schema, "unit_elements", _ELEMENTS, elements)
     await insert_rows(conn, schema, "unit_performance_criteria", _CRITERIA, criteria)
-    for field, table in TEXT_LISTS.items():
-        await insert_rows(conn, schema, table, _TEXT, texts[field])
+    for field, rows in texts.items():
+        await insert_rows(conn, schema, TEXT_LISTS[field], _TEXT, rows)
+    for field, table in REQUIRED_LISTS.items():
+        await insert_rows(conn, schema, table, _REQUIRED, required[field])
     await insert_rows(conn, schema, "unit_foundation_skills", _FOUNDATION, foundation)
 
 
-__all__ = ["TEXT_LISTS", "UnitsProjection"]
+__all__ = ["REQUIRED_ITEM_JSON", "REQUIRED_LISTS", "TEXT_LISTS", "UnitsProjection"]
