@@ -21,6 +21,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,6 +218,7 @@ class EmbeddedPostgres:
             EmbeddedServerError: initdb failed, the server exited (e.g. another one runs on the same data
                 directory) or it was not ready within ``timeout`` seconds; the message has the log's end.
         """
+        _load_pgserver()
         from pgserver.postgres_server import PostgresServer
         from pgserver.utils import find_suitable_socket_dir
 
@@ -285,8 +287,40 @@ class EmbeddedPostgres:
                 self.process.wait(wait)
 
 
+def _load_pgserver() -> None:
+    """Import the ``pgserver`` wheel with a runtime directory of this user's own.
+
+    pgserver asks platformdirs for the user's runtime directory when it is imported (its lock file, and the
+    socket directory when the data directory's path is too long for a socket). Without ``XDG_RUNTIME_DIR``
+    platformdirs warns (``RuntimeDirWarning``) and falls back; so, unset, it points for that import only at
+    ``<tmp>/skillstream-runtime-<uid>`` (mode 0700, owned by this user, else a fresh temporary directory). The
+    services this process starts do not inherit it.
+    """
+    if "pgserver" in sys.modules or os.environ.get("XDG_RUNTIME_DIR"):
+        return  # loaded already, or platformdirs checks the operator's own directory
+    os.environ["XDG_RUNTIME_DIR"] = str(_private_runtime_dir())
+    try:
+        import pgserver  # noqa: F401
+    finally:
+        del os.environ["XDG_RUNTIME_DIR"]
+
+
+def _private_runtime_dir() -> Path:
+    """``<tmp>/skillstream-runtime-<uid>``, created mode 0700; a fresh temporary directory when that name is
+    taken by something that is not this user's private directory."""
+    path = Path(tempfile.gettempdir()) / f"skillstream-runtime-{os.geteuid()}"
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    info = path.lstat()
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+        path.chmod(0o700)
+        return path
+    return Path(tempfile.mkdtemp(prefix="skillstream-runtime-"))
+
+
 def _pg_bin() -> Path:
     """The ``bin`` folder of the PostgreSQL build inside the ``pgserver`` wheel."""
+    _load_pgserver()
     from pgserver._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
@@ -297,6 +331,7 @@ def _prepare_for_root(data_dir: Path) -> str | None:
     binaries and ``data_dir`` (PostgreSQL refuses to run as root)."""
     if os.name != "posix" or os.geteuid() != 0:
         return None
+    _load_pgserver()
     from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     entry = ensure_user_exists(_PG_USER)
