@@ -6,11 +6,14 @@ An administrator signs in with the dev login, loads the empty catalogue from TGA
 button, searches the training packages for BSB, downloads it from the table, follows the download job to its
 end on the job page, and reads unit BSBCMM412 on its page (the first element and its first performance
 criterion as the real file writes them) and qualification BSB41419 on its page (core units and elective groups
-as its Packaging Rules list them). Screenshots go to ``artifacts/browser/catalogue.png`` and ``unit.png``.
+as its Packaging Rules list them); then a qualification of the package that the real data holds no XML file
+for, shown as metadata only (with the reason) in the list, its filter, the stats strip and its page.
+Screenshots go to ``artifacts/browser/catalogue.png``, ``unit.png`` and ``catalogue-metadata-only.png``.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -42,6 +45,13 @@ QUALIFICATION_FILE = ("tga", "qualifications", "BSB41419_XML.xml")
 CORE_UNITS = ("BSBWHS412", "BSBWHS413", "BSBWHS414", "BSBWHS415", "BSBWHS416")
 GROUP_A = ("BSBINS401", "BSBWHS417", "BSBWHS418", "BSBWHS419", "BSBWHS431", "BSBWRT411")
 GROUP_B_COUNT = 11
+# A BSB qualification only the catalogue dump lists (catalogue/vet_qualifications.sql.gz: tpCode BSB,
+# "Certificate IV in Work Health and Safety"): qualifications/ holds no XML file for it, so TGA (the sandbox)
+# lists no release file and it is downloaded as metadata only.
+BARE_QUALIFICATION = "BSB41415"
+NO_CONTENT_FILE = "TGA lists no content file"
+# The first words of the Qualification Description topic of BSB41419_XML.xml.
+QUALIFICATION_DESCRIPTION = "This qualification applies to individuals working in a work health and safety"
 
 
 @pytest_asyncio.fixture
@@ -68,6 +78,11 @@ def test_real_file_has_them() -> None:
     assert tuple(codes.findall(rules, core_at, group_a_at)) == CORE_UNITS
     assert tuple(codes.findall(rules, group_a_at, group_b_at)) == GROUP_A
     assert len(codes.findall(rules, group_b_at, end)) == GROUP_B_COUNT
+    assert QUALIFICATION_DESCRIPTION in rules
+
+    assert not (real_data("tga", "qualifications") / f"{BARE_QUALIFICATION}_XML.xml").exists()
+    dump = gzip.decompress(real_data("tga", "catalogue", "vet_qualifications.sql.gz").read_bytes()).decode()
+    assert f"'BSB', '{BARE_QUALIFICATION}', 'Certificate IV in Work Health and Safety'" in dump
 
 
 async def _screenshot(page: Page, path: Path) -> None:
@@ -166,6 +181,44 @@ async def test_catalogue_refresh_download_and_unit_page(
     await expect(group_a.get_by_test_id("qualification-unit")).to_have_count(len(GROUP_A))
     group_b = page.locator('[data-testid="elective-group"][data-group="Group B"]')
     await expect(group_b.get_by_test_id("qualification-unit")).to_have_count(GROUP_B_COUNT)
+
+    # A qualification the package lists but the real data holds no XML file for (BSB41415 is a row of
+    # catalogue/vet_qualifications.sql.gz only): downloaded as metadata only, and the page says why.
+    await page.goto(tga.gateway_url + f"/#/catalogue/qualifications?search={BARE_QUALIFICATION}")
+    bare = page.locator(f'[data-testid="catalogue-row"][data-code="{BARE_QUALIFICATION}"]')
+    await expect(bare).to_have_attribute("data-state", "metadata_only")
+    await expect(bare).to_have_attribute("data-downloaded", "true")
+    await expect(bare.get_by_test_id("catalogue-state")).to_contain_text("Metadata only")
+    await expect(bare.get_by_test_id("catalogue-metadata-only-reason")).to_contain_text(NO_CONTENT_FILE)
+    await expect(bare.get_by_test_id("catalogue-failure")).to_have_text("")
+    # The full one beside it is processed, with its description.
+    await page.get_by_label("Search code or title").fill("BSB414")
+    full = page.locator(f'[data-testid="catalogue-row"][data-code="{QUALIFICATION}"]')
+    await expect(full).to_have_attribute("data-state", "downloaded")
+    await expect(full.get_by_test_id("catalogue-description")).to_contain_text(QUALIFICATION_DESCRIPTION)
+    await expect(bare).to_have_attribute("data-state", "metadata_only")
+    # The state filter keeps the metadata-only ones; the stats strip counts the same number and links there.
+    await page.get_by_label("Search code or title").fill("")
+    await page.get_by_label("State", exact=True).select_option("metadata_only")
+    await expect(page).to_have_url(re.compile(r"#/catalogue/qualifications\?state=metadata_only$"))
+    async with tga.client() as c:
+        r = await c.get("/api/qualifications/available", params={"state": "metadata_only", "page_size": 500})
+        listed = r.json()["total"]
+    assert listed > 50  # BSB lists many more dump qualifications than it has files for
+    await expect(page.get_by_test_id("catalogue-count")).to_have_text(f"1–50 of {listed} qualifications")
+    metadata_only = page.get_by_test_id("stat-metadata-only")
+    await expect(metadata_only).to_have_text(str(listed))
+    await expect(metadata_only).to_have_attribute("href", "#/catalogue/qualifications?state=metadata_only")
+    states = await page.get_by_test_id("catalogue-row").evaluate_all("rows => rows.map(r => r.dataset.state)")
+    assert set(states) == {"metadata_only"}, states
+    await page.get_by_label("Search code or title").fill(BARE_QUALIFICATION)
+    await expect(page.get_by_test_id("catalogue-row")).to_have_count(1)
+    await expect(bare.get_by_test_id("catalogue-metadata-only-reason")).to_be_visible()
+    await _screenshot(page, artifacts_dir / "catalogue-metadata-only.png")
+    # Its page: no description or packaging rules, and the notice says why.
+    await page.goto(tga.gateway_url + f"/#/qualifications/{BARE_QUALIFICATION}")
+    await expect(page.get_by_test_id("qualification-metadata-only")).to_contain_text(NO_CONTENT_FILE)
+    await expect(page.get_by_test_id("packaging-rules")).to_have_count(0)
 
     # At most one event stream at a time (the refresh's, then the job page's), and a clean console.
     assert watch.max_open_sse == 1

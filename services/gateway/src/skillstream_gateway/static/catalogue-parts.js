@@ -2,7 +2,7 @@
 // follower and the table's rows. Reply shapes: skillstream_contracts.tga_queries (CataloguePage, CatalogueStats).
 
 import { api, LiveStream } from './api.js';
-import { h, setAttr, setText } from './dom.js';
+import { h, replace, setAttr, setText } from './dom.js';
 import { DASH, fmtDateTime, fmtInt, fmtRelative, humanize } from './format.js';
 import { jobView, progressBar, statusBadge } from './progress.js';
 import { usageBadge } from './unit-view.js';
@@ -20,6 +20,19 @@ export const TABS = [
 ];
 export const STATUSES = [['', 'Any status'], ['current', 'Current'], ['superseded', 'Superseded'], ['deleted', 'Deleted']];
 export const DOWNLOADED = [['', 'Any'], ['true', 'Downloaded'], ['false', 'Not downloaded']];
+// CatalogueItem.state (tga_queries.LocalState): what is held locally of each component.
+export const STATES = [
+  ['', 'Any state'],
+  ['downloaded', 'Downloaded with content'],
+  ['metadata_only', 'Metadata only'],
+  ['failed', 'Failed'],
+  ['not_downloaded', 'Not downloaded'],
+];
+const STATE_BADGE = {
+  downloaded: ['completed', 'Processed'],
+  metadata_only: ['queued', 'Metadata only'],
+  failed: ['failed', 'Failed'],
+};
 const STATS = [
   ['training_packages', 'Training packages'],
   ['qualifications', 'Qualifications'],
@@ -28,6 +41,7 @@ const STATS = [
   ['elements', 'Elements'],
   ['performance_criteria', 'Performance criteria'],
 ];
+const TAB_OF_TYPE = { training_package: 'training-packages', qualification: 'qualifications', unit: 'units', skill_set: 'skill-sets' };
 
 /** The page's state from the route's tab and query string; unknown values fall back to the defaults. */
 export function parseState(tab, query) {
@@ -38,6 +52,7 @@ export function parseState(tab, query) {
     search: (q.get('search') || '').slice(0, 100),
     status: pick('status', STATUSES),
     downloaded: pick('downloaded', DOWNLOADED),
+    state: pick('state', STATES),
     pkg: PACKAGE_RE.test(q.get('package') || '') ? q.get('package').toUpperCase() : '',
     page: Math.max(1, Number.parseInt(q.get('page'), 10) || 1),
   };
@@ -49,36 +64,83 @@ export function stateQuery(s, { api: forApi = false } = {}) {
   if (s.search.trim()) q.set('search', s.search.trim());
   if (s.status) q.set('status', s.status);
   if (s.downloaded) q.set('downloaded', s.downloaded);
+  if (s.state) q.set('state', s.state);
   if (s.pkg && s.tab === 'units') q.set(forApi ? 'training_package' : 'package', s.pkg);
   if (s.page > 1 || forApi) q.set('page', String(s.page));
   if (forApi) q.set('page_size', String(PAGE_SIZE));
   return q.toString();
 }
 
-/** The "downloaded" strip: components and parsed content held locally, failures by kind. */
+/** Where the catalogue lists `code` of component type `type` in the failed state (its tab, searched). */
+export function failedHref(type, code) {
+  const tab = TAB_OF_TYPE[type] || 'training-packages';
+  return `#/catalogue/${tab}?${new URLSearchParams({ search: code, state: 'failed' })}`;
+}
+
+/** The list of failed components (CatalogueStats.failed): code (linked to its row), type, kind and reason. */
+function failedList(failed) {
+  return h(
+    'ul',
+    { class: 'cat-failed', 'data-testid': 'failed-list' },
+    failed.map((f) =>
+      h(
+        'li',
+        { 'data-testid': 'failed-item', 'data-code': f.code, 'data-kind': f.kind },
+        h('a', { href: failedHref(f.component_type, f.code) }, h('code', { text: f.code })),
+        h('span', { class: 'muted small', text: ` ${humanize(f.component_type)} · ${f.kind === 'download' ? 'download failed' : humanize(f.kind)}: ` }),
+        h('span', { 'data-testid': 'failed-reason', text: f.reason }),
+      ),
+    ),
+  );
+}
+
+/** The "downloaded" strip: components and parsed content held locally, metadata-only components (linked to
+ * their list), failures by kind with every failed component listed below (code, kind, reason). */
 export function statsStrip() {
   const values = {};
-  const failures = h('dd', { 'data-testid': 'stat-failures', text: DASH });
-  const el = h(
+  const failures = h('a', { href: '#catalogue-failures', 'data-testid': 'stat-failures', text: DASH });
+  const metadataOnly = h('a', { 'data-testid': 'stat-metadata-only', text: DASH });
+  const failedBody = h('div');
+  const failedPanel = h(
+    'details',
+    { class: 'card cat-failures', id: 'catalogue-failures', hidden: true, 'data-testid': 'catalogue-failures' },
+    h('summary', { 'data-testid': 'catalogue-failures-summary' }),
+    failedBody,
+  );
+  const dl = h(
     'dl',
     { class: 'cat-stats', 'aria-label': 'Downloaded so far', 'data-testid': 'catalogue-stats' },
     STATS.map(([key, label]) => {
       values[key] = h('dd', { 'data-testid': `stat-${key}`, text: DASH });
       return h('div', { class: 'cat-stat' }, h('dt', { text: label }), values[key]);
     }),
-    h('div', { class: 'cat-stat cat-stat--failures' }, h('dt', { text: 'Failures' }), failures),
+    h('div', { class: 'cat-stat', title: 'Downloaded without content: TGA lists no content file for the release' }, h('dt', { text: 'Metadata only' }), h('dd', {}, metadataOnly)),
+    h('div', { class: 'cat-stat cat-stat--failures' }, h('dt', { text: 'Failures' }), h('dd', {}, failures)),
   );
+  failures.addEventListener('click', () => {
+    failedPanel.open = true;
+  });
   return {
-    el,
+    el: h('div', {}, dl, failedPanel),
     async load() {
       try {
         const { data } = await api('GET', 'api/catalogue/stats');
         for (const [key] of STATS) setText(values[key], fmtInt(data[key] ?? 0));
+        const bare = Object.entries(data.metadata_only || {}).sort((a, b) => b[1] - a[1]);
+        const bareTotal = bare.reduce((n, [, count]) => n + count, 0);
+        setText(metadataOnly, fmtInt(bareTotal));
+        setAttr(metadataOnly, 'href', bare.length ? `#/catalogue/${TAB_OF_TYPE[bare[0][0]]}?state=metadata_only` : null);
+        setAttr(metadataOnly, 'title', bare.length ? bare.map(([type, count]) => `${humanize(type)}: ${fmtInt(count)}`).join('\n') : null);
         const list = data.failures || [];
         const total = list.reduce((n, f) => n + (f.count || 0), 0);
         setText(failures, fmtInt(total));
-        failures.parentElement.classList.toggle('is-bad', total > 0);
+        failures.closest('.cat-stat').classList.toggle('is-bad', total > 0);
         setAttr(failures, 'title', list.length ? list.map((f) => `${f.failure ? humanize(f.failure) : 'Download'}: ${fmtInt(f.count)}`).join('\n') : null);
+        const failed = data.failed || [];
+        failedPanel.hidden = failed.length === 0;
+        const more = total > failed.length ? ` (the ${fmtInt(failed.length)} latest listed)` : '';
+        setText(failedPanel.querySelector('summary'), `${fmtInt(total)} failed ${total === 1 ? 'component' : 'components'}${more}`);
+        replace(failedBody, failedList(failed));
       } catch {
         /* the table reports the problem; the strip keeps its dashes */
       }
@@ -155,9 +217,27 @@ export function headRow(tab, selectAll) {
     h('th', { scope: 'col', text: 'Status' }),
     h('th', { scope: 'col', text: 'Release' }),
     h('th', { scope: 'col', text: 'Downloaded' }),
-    h('th', { scope: 'col', text: 'Processed' }),
+    h('th', { scope: 'col', text: 'State' }),
     h('th', { scope: 'col', text: 'Failure' }),
   );
+}
+
+/** What is held of `item`: processed, metadata only (with the reason), failed, or nothing yet. */
+function stateCell(item) {
+  const [badge, label] = STATE_BADGE[item.state] || [null, null];
+  const why = item.state === 'metadata_only' ? item.metadata_only_reason : null;
+  return h(
+    'td',
+    { class: 'cat-state', 'data-testid': 'catalogue-state', 'data-state': item.state || 'not_downloaded', title: why },
+    badge ? h('span', { class: `badge badge--${badge}`, text: label }) : [h('span', { class: 'muted', 'aria-hidden': 'true', text: DASH }), h('span', { class: 'visually-hidden', text: 'Not downloaded' })],
+    why ? h('span', { class: 'muted small', 'data-testid': 'catalogue-metadata-only-reason', text: ` ${why}` }) : null,
+  );
+}
+
+/** The release number, else the release date TGA states (training packages), else a dash. */
+function releaseText(item) {
+  if (item.release) return item.release;
+  return item.release_date ? `released ${item.release_date}` : DASH;
 }
 
 /** One catalogue item; its code links to the component's page once downloaded. */
@@ -170,15 +250,19 @@ export function itemRow(tab, item, selected) {
   ];
   return h(
     'tr',
-    { 'data-testid': 'catalogue-row', 'data-code': item.code, 'data-downloaded': String(item.downloaded), class: selected.has(item.code) ? 'is-selected' : null },
+    { 'data-testid': 'catalogue-row', 'data-code': item.code, 'data-downloaded': String(item.downloaded), 'data-state': item.state, class: selected.has(item.code) ? 'is-selected' : null },
     box ? h('td', { class: 'cat-check' }, box) : null,
     h('th', { scope: 'row', class: 'cat-code' }, linkable ? h('a', { href: `#/${tab.page}/${encodeURIComponent(item.code)}`, 'data-testid': 'catalogue-open' }, h('code', { text: item.code })) : h('code', { text: item.code })),
-    h('td', { class: 'cat-title', text: item.title }),
+    h('td', { class: 'cat-title' }, h('span', { text: item.title }), item.description ? h('p', { class: 'muted small', 'data-testid': 'catalogue-description', title: item.description, text: item.description.length > 200 ? `${item.description.slice(0, 199)}…` : item.description }) : null),
     tab.id === 'training-packages' ? null : h('td', { text: item.training_package || DASH }),
     h('td', {}, usageBadge(item.usage_recommendation)),
-    h('td', { text: item.release || DASH }),
+    h('td', { 'data-testid': 'catalogue-release', text: releaseText(item) }),
     h('td', { class: 'cat-state', title: item.downloaded_at ? fmtDateTime(item.downloaded_at) : null }, tick(item.downloaded, 'Downloaded'), item.downloaded_at ? h('span', { class: 'muted small', text: ` ${fmtRelative(item.downloaded_at)}` }) : null),
-    h('td', { class: 'cat-state' }, tick(item.processed, 'Processed')),
-    h('td', { class: 'cat-failure', 'data-testid': 'catalogue-failure', text: item.failure || '' }),
+    stateCell(item),
+    h(
+      'td',
+      { class: 'cat-failure', 'data-testid': 'catalogue-failure', 'data-kind': item.failure_kind || null },
+      item.failure ? [h('strong', { class: 'small', text: `${item.failure_kind === 'download' ? 'Download failed' : humanize(item.failure_kind || 'failed')}: ` }), h('span', { text: item.failure })] : null,
+    ),
   );
 }

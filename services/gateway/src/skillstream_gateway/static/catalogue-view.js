@@ -1,11 +1,11 @@
-// The TGA catalogue (#/catalogue[/<tab>][?search=&status=&downloaded=&package=&page=]): what TGA lists, page by
+// The TGA catalogue (#/catalogue[/<tab>][?search=&status=&downloaded=&state=&package=&page=]): what TGA lists, page by
 // page, with each component's local state (GET /api/<tab>/available → CataloguePage), the downloaded counts
 // (GET /api/catalogue/stats), bulk downloads (POST /api/<tab>/bulk-download → the job's page) and the catalogue
 // refresh job (POST /api/jobs {kind: "tga.refresh-catalogue"}), followed here over that job's event stream.
 // Filters live in the URL (history.replaceState: no remount), so "back" from a unit page restores them.
 
 import { api, jobOf } from './api.js';
-import { DOWNLOADED, headRow, itemRow, PACKAGE_RE, parseState, refreshFollower, STATUSES, stateQuery, statsStrip, TABS } from './catalogue-parts.js';
+import { DOWNLOADED, headRow, itemRow, PACKAGE_RE, parseState, refreshFollower, STATES, STATUSES, stateQuery, statsStrip, TABS } from './catalogue-parts.js';
 import { h, replace, setAttr, setText, uid } from './dom.js';
 import { fmtDateTime, fmtInt, fmtRelative } from './format.js';
 import { isEnded } from './progress.js';
@@ -63,6 +63,7 @@ export function mountCatalogueView(container, ctx, tabId, query) {
   const searchInput = h('input', { type: 'search', id: uid('cat-search'), maxlength: 100, value: state.search, autocomplete: 'off', placeholder: 'e.g. BSB or "leadership"', 'data-testid': 'catalogue-search' });
   const [statusField, statusSelect] = select(uid('cat-status'), 'Status', STATUSES, state.status, 'catalogue-status');
   const [downloadedField, downloadedSelect] = select(uid('cat-dl'), 'Downloaded', DOWNLOADED, state.downloaded, 'catalogue-downloaded');
+  const [stateField, stateSelect] = select(uid('cat-state'), 'State', STATES, state.state, 'catalogue-state-filter');
   const pkgInput = h('input', { type: 'text', id: uid('cat-pkg'), maxlength: 10, value: state.pkg, autocomplete: 'off', placeholder: 'e.g. BSB', pattern: '[A-Za-z0-9]{2,10}', title: '2 to 10 letters or digits', 'data-testid': 'catalogue-package' });
   const pkgField = h('div', { class: 'field cat-pkg' }, h('label', { class: 'field__label', for: pkgInput.id, text: 'Training package' }), pkgInput);
   const filters = h(
@@ -71,6 +72,7 @@ export function mountCatalogueView(container, ctx, tabId, query) {
     h('div', { class: 'field cat-search' }, h('label', { class: 'field__label', for: searchInput.id, text: 'Search code or title' }), searchInput),
     statusField,
     downloadedField,
+    stateField,
     pkgField,
   );
 
@@ -231,6 +233,7 @@ export function mountCatalogueView(container, ctx, tabId, query) {
   pkgInput.addEventListener('input', typed);
   statusSelect.addEventListener('change', () => change({ status: statusSelect.value }));
   downloadedSelect.addEventListener('change', () => change({ downloaded: downloadedSelect.value }));
+  stateSelect.addEventListener('change', () => change({ state: stateSelect.value }));
   body.addEventListener('change', (event) => {
     const box = event.target;
     if (!box.dataset.code) return;

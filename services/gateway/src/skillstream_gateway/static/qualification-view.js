@@ -1,7 +1,7 @@
 // One qualification (#/qualifications/<code>): GET /api/qualifications/{code}/comprehensive → QualificationDetail
 // (skillstream_contracts.tga_queries). Description, entry requirements, the core units, the elective units
 // (grouped when the packaging rules name groups: "Group A…"), each linking to its unit page once downloaded,
-// and the packaging rules as written. Units not downloaded yet can be fetched in one units download job.
+// and the packaging rules as written; a metadata-only qualification (TGA lists no content file) says so. Units not downloaded yet can be fetched in one units download job.
 
 import { api, jobOf } from './api.js';
 import { h } from './dom.js';
@@ -116,6 +116,14 @@ function qualificationContent(ctx, q) {
         ['Downloaded', fmtDateTime(q.downloaded_at)],
       ],
     }),
+    q.metadata_only_reason
+      ? h(
+          'div',
+          { class: 'notice notice--warning', role: 'status', 'data-testid': 'qualification-metadata-only' },
+          h('strong', { text: 'Metadata only. ' }),
+          h('span', { text: `${q.metadata_only_reason}: no description, entry requirements or packaging rules are held${units.length ? '; the units are TGA’s unit grid' : ''}.` }),
+        )
+      : null,
     q.description ? section('Description', 'description', paragraphs(q.description)) : null,
     q.entry_requirements ? section('Entry requirements', 'entry-requirements', paragraphs(q.entry_requirements)) : null,
     core.length ? section(`Core units (${fmtInt(core.length)})`, 'core-units', unitsTable(core, 'Core units')) : null,

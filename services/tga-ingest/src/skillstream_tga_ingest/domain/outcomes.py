@@ -177,7 +177,10 @@ def details_only(ctype: ComponentType, details: ComponentDetails, release: Relea
     package = details.parent_code or package_code(code)
     number = release.release_number if release else "1"
     grid = release.unit_grid if release else []
-    why = f"TGA lists no content file for release {number}" if release else "TGA lists no release"
+    if release is None:
+        why = "TGA lists no release"
+    else:  # TGA may state no release number (a nil ReleaseNumber)
+        why = f"TGA lists no content file for release {number}" if number else NO_CONTENT_FILE
     out: Outcome
     if ctype is ComponentType.QUALIFICATION:
         out = QualificationDownloaded(
