@@ -11,7 +11,9 @@ import httpx
 import pytest
 from rich.console import Console
 
+from skillstream_devstack.discovery import discover_sandboxes, discover_services
 from skillstream_devstack.embedded import _ephemeral_low, free_port, port_free
+from skillstream_devstack.stack import _plan
 from skillstream_devstack.supervisor import Child, Supervisor
 
 
@@ -69,3 +71,32 @@ def test_a_sandbox_keeps_its_port_because_the_services_hold_its_url(taken: int, 
     child = Child("tga-sandbox", taken, tmp_path / "s.log", module="skillstream_tga_sandbox")
     sup = Supervisor([child], Console(file=out))
     assert _restarting(sup, child) == [taken]
+
+
+def _free_run(n: int) -> int:
+    """A port with the ``n - 1`` ports above it free too."""
+    for _ in range(50):
+        base = free_port()
+        if all(port_free(base + i) for i in range(n)):
+            return base
+    pytest.skip(f"no run of {n} free ports")
+
+
+def test_sandboxes_and_nats_monitoring_follow_the_http_base_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandboxes = discover_sandboxes()
+    assert sandboxes, "no skillstream.sandboxes entry points installed"
+    for sandbox in sandboxes:  # the sandboxes run: nothing points the services at a real upstream
+        for name in sandbox.skip_if_set:
+            monkeypatch.delenv(name, raising=False)
+    services = list(discover_services())
+    base = _free_run(len(services) + len(sandboxes) + 1)
+    children, env, monitor = _plan(None, base, tmp_path, Console(file=io.StringIO()))
+    ports = {c.name: c.port for c in children}
+    after = base + len(services)
+    assert [ports[name] for name in services] == list(range(base, after))
+    assert [ports[s.name] for s in sandboxes] == list(range(after, after + len(sandboxes)))
+    assert monitor == after + len(sandboxes)
+    for sandbox in sandboxes:  # the services are pointed at the sandboxes on their new ports
+        assert sandbox.service_env(ports[sandbox.name]).items() <= env.items()

@@ -63,7 +63,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 def up(
     service: Annotated[list[str] | None, typer.Option("--service", "-s", help="only these services")] = None,
     nats_port: Annotated[int | None, typer.Option(help="embedded NATS port (default 4222 if free)")] = None,
-    http_base_port: Annotated[int | None, typer.Option(help="first HTTP port; services get consecutive ports")] = None,
+    http_base_port: Annotated[
+        int | None,
+        typer.Option(help="first HTTP port: the services, then the sandboxes, then NATS monitoring, consecutively"),
+    ] = None,
     check: Annotated[bool, typer.Option("--check", help="exit once every service has been healthy")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="once healthy, run the demo jobs on the sandboxes")] = False,
 ) -> None:

@@ -52,12 +52,14 @@ def _hide_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _start_servers(settings: Settings, data_dir: Path, nats_port: int | None, sup: Supervisor) -> tuple[str, str]:
+def _start_servers(
+    settings: Settings, data_dir: Path, nats_port: int | None, monitor_port: int | None, sup: Supervisor
+) -> tuple[str, str]:
     """Start what is not configured elsewhere; return the NATS URL and the PostgreSQL DSN."""
     nats_url = settings.nats_url
     if not nats_url:
         port = nats_port or (4222 if port_free(4222) else None)
-        nats = start_nats(data_dir / "nats", port=port)
+        nats = start_nats(data_dir / "nats", port=port, monitor_port=monitor_port)
         sup.servers.append(nats)
         nats_url = nats.url
         sup.say(f"NATS       {nats_url} (embedded, monitor {nats.monitor_url}, data {nats.store_dir})")
@@ -87,8 +89,10 @@ def run_stack(
     """Run the local stack until SIGINT/SIGTERM; return the process exit code.
 
     ``services`` limits the stack to those names (default: all discovered). ``nats_port`` is the embedded
-    NATS client port (default 4222 if free, else any free port). ``http_base_port`` gives the services
-    consecutive HTTP ports in name order (default: each service's own port, or a free one if that is busy).
+    NATS client port (default 4222 if free, else any free port). ``http_base_port`` gives every HTTP port the
+    stack opens, consecutively: the services in name order, then the sandboxes in name order, then the embedded
+    NATS's monitoring port (default: each service's and sandbox's own port, or a free one if that is busy, and
+    any free port for monitoring); a busy port in that range is replaced by a free one, with a warning.
     With ``stop_after_healthy`` it stops as soon as every service has been healthy once and returns 0, or
     returns 1 if one did not become healthy within 60 seconds (or was given up on after repeated crashes).
     Otherwise it returns 0 after a clean stop.
@@ -105,7 +109,7 @@ def run_stack(
     data_dir = settings.data_dir.expanduser().resolve()
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    children, sandbox_env = _plan(services, http_base_port, logs, console)
+    children, sandbox_env, monitor_port = _plan(services, http_base_port, logs, console)
     sup = Supervisor(children, console)
     state_file = data_dir / STACK_FILE
 
@@ -117,7 +121,7 @@ def run_stack(
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
     try:
-        nats_url, dsn = _start_servers(settings, data_dir, nats_port, sup)
+        nats_url, dsn = _start_servers(settings, data_dir, nats_port, monitor_port, sup)
         sup.say(f"Logs       {logs}/<service>.log")
         sup.on_moved = functools.partial(
             _record,
@@ -154,9 +158,12 @@ def run_stack(
 
 def _plan(
     services: Sequence[str] | None, http_base_port: int | None, logs: Path, console: Console
-) -> tuple[list[Child], dict[str, str]]:
-    """The children to run (sandboxes first, then services in name order, each on a free port) and the
-    environment that points the services at the sandboxes.
+) -> tuple[list[Child], dict[str, str], int | None]:
+    """The children to run (sandboxes first, then services, each in name order and on a free port), the
+    environment that points the services at the sandboxes, and the embedded NATS's monitoring port (None: any).
+    With ``http_base_port`` the services take the ports from it on, the sandboxes the ports after theirs and the
+    monitoring the next one, so two stacks on different base ports never share a sandbox; without it each child
+    takes its own default port when free.
 
     Raises:
         StackError: a name in ``services`` is not a discovered service.
@@ -169,19 +176,28 @@ def _plan(
         raise StackError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(names)}")
     children: list[Child] = []
     sandbox_env: dict[str, str] = {}
-    for sandbox in discover_sandboxes() if services is None else []:
-        if sandbox.wanted(os.environ):
+    sandboxes = [s for s in discover_sandboxes() if s.wanted(os.environ)] if services is None else []
+    for offset, sandbox in enumerate(sandboxes, start=len(wanted)):
+        if http_base_port is None:
             port = sandbox.default_port if port_free(sandbox.default_port) else free_port()
-            children.append(Child(sandbox.name, port, logs / f"{sandbox.name}.log", module=sandbox.module))
-            sandbox_env.update(sandbox.service_env(port))
+        else:
+            port = _port(sandbox.name, http_base_port + offset, console)
+        children.append(Child(sandbox.name, port, logs / f"{sandbox.name}.log", module=sandbox.module))
+        sandbox_env.update(sandbox.service_env(port))
     for offset, name in enumerate(wanted):
-        port = http_base_port + offset if http_base_port is not None else known[name]
-        if not port_free(port):
-            new = free_port()
-            say(console, f"[yellow]{name}: port {port} is busy, using {new}[/]")
-            port = new
+        port = _port(name, http_base_port + offset if http_base_port is not None else known[name], console)
         children.append(Child(name, port, logs / f"{name}.log"))
-    return children, sandbox_env
+    monitor = None if http_base_port is None else _port("NATS monitoring", http_base_port + len(children), console)
+    return children, sandbox_env, monitor
+
+
+def _port(name: str, port: int, console: Console) -> int:
+    """``port`` when it is free, else a free one (said on ``console``)."""
+    if port_free(port):
+        return port
+    new = free_port()
+    say(console, f"[yellow]{name}: port {port} is busy, using {new}[/]")
+    return new
 
 
 def _child_env(
