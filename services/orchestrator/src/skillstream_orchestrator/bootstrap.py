@@ -39,7 +39,7 @@ from skillstream_orchestrator.handlers import commands, reactions
 from skillstream_orchestrator.projections import queries
 from skillstream_orchestrator.projections.jobs import JobsProjection
 from skillstream_orchestrator.projections.progress import ProgressProjection
-from skillstream_orchestrator.projections.progress_reads import items_in
+from skillstream_orchestrator.projections.progress_reads import items_in, items_seen
 from skillstream_orchestrator.projections.publisher import publisher
 from skillstream_runtime.endpoints import Endpoint
 from skillstream_runtime.eventstore import ensure_stream
@@ -73,10 +73,14 @@ def command_deps(ctx: ServiceContext) -> commands.CommandDeps:
         async with pool.acquire() as conn:
             return await items_in(conn, job_id, state)
 
+    async def seen(job_id: str) -> int:
+        async with pool.acquire() as conn:
+            return await items_seen(conn, job_id)
+
     async def registered(kind: str) -> bool:
         return await kind_registered(ctx.nc, kind)
 
-    return commands.CommandDeps(store=ctx.store, kind_registered=registered, items_in=items)
+    return commands.CommandDeps(store=ctx.store, kind_registered=registered, items_in=items, items_seen=seen)
 
 
 def reaction_deps(ctx: ServiceContext) -> reactions.ReactionDeps:

@@ -35,6 +35,7 @@ class Fakes:
         self.store = InMemoryEventStore({"JOBS": JOB_EVENTS})
         self.kinds = {KIND}
         self.items: dict[tuple[str, str], list[str]] = {}
+        self.seen: dict[str, int] = {}
         self.dispatched: list[JobDispatch] = []
 
     async def kind_registered(self, kind: str) -> bool:
@@ -43,12 +44,20 @@ class Fakes:
     async def items_in(self, job_id: str, state: str) -> list[str]:
         return self.items.get((job_id, state), [])
 
+    async def items_seen(self, job_id: str) -> int:
+        return self.seen.get(job_id, 0)
+
     async def publish(self, d: JobDispatch) -> None:
         self.dispatched.append(d)
 
     @property
     def commands(self) -> CommandDeps:
-        return CommandDeps(store=self.store, kind_registered=self.kind_registered, items_in=self.items_in)
+        return CommandDeps(
+            store=self.store,
+            kind_registered=self.kind_registered,
+            items_in=self.items_in,
+            items_seen=self.items_seen,
+        )
 
     @property
     def reactions(self) -> ReactionDeps:
@@ -160,10 +169,11 @@ async def test_retry_failed_runs_only_the_failed_items_of_an_ended_job(fakes: Fa
 async def test_resume_runs_only_the_items_a_cancelled_job_had_not_ended(fakes: Fakes) -> None:
     job_id = (await request_job(request(codes=["A", "B", "C"]), fakes.commands)).job.job_id
     ref = JobRef(job_id=job_id, requested_by="ops")
-    await fakes.report(job_id, JobPhase.STARTED, 1)
+    await fakes.report(job_id, JobPhase.STARTED, 1, total=3)
     with pytest.raises(CommandRejected, match="not ended"):
         await resume_job(ref, fakes.commands)
     await fakes.report(job_id, JobPhase.CANCELLED, 2)
+    fakes.seen[job_id] = 3  # every planned item was reported
     with pytest.raises(CommandRejected, match="no cancelled items"):
         await resume_job(ref, fakes.commands)
     fakes.items[(job_id, "cancelled")] = ["unit:B", "unit:C"]
@@ -174,3 +184,22 @@ async def test_resume_runs_only_the_items_a_cancelled_job_had_not_ended(fakes: F
     retried = await retry_failed(ref, fakes.commands)  # a retry of the same job is another job
     assert retried.job.job_id != resumed.job.job_id
     assert retried.job.only_items == ["unit:A"]
+
+
+async def test_resume_runs_the_whole_request_when_items_were_never_reported(fakes: Fakes) -> None:
+    job_id = (await request_job(request(codes=["A", "B", "C"]), fakes.commands)).job.job_id
+    ref = JobRef(job_id=job_id, requested_by="ops")
+    await fakes.report(job_id, JobPhase.STARTED, 1, total=3)
+    await fakes.report(job_id, JobPhase.CANCELLED, 2)
+    fakes.seen[job_id] = 1  # two planned items were never reported: their keys are unknown here
+    resumed = await resume_job(ref, fakes.commands)
+    assert (resumed.job.retry_of, resumed.job.only_items, resumed.job.parameters) == (
+        job_id,
+        [],
+        {"codes": ["A", "B", "C"]},
+    )
+    done = (await request_job(request(codes=["D"]), fakes.commands)).job.job_id
+    await fakes.report(done, JobPhase.STARTED, 3, total=1)
+    await fakes.report(done, JobPhase.COMPLETED, 4)
+    with pytest.raises(CommandRejected, match="nothing to resume"):
+        await resume_job(JobRef(job_id=done, requested_by="ops"), fakes.commands)

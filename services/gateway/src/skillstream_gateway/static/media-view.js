@@ -1,7 +1,7 @@
 // The media library (#/media, permission `media.manage`): the TrueFire library's summary (GET
 // truefire-courses/summary), "Download all courses" behind a confirmation dialog (POST
-// truefire-courses/download-all-courses[?test=true]) and the latest bulk download (GET
-// truefire-courses/bulk-download-status), followed live over its job's event stream (GET api/jobs/{id}/events, the
+// truefire-courses/download-all-courses[?test=true]) and a bulk download (GET truefire-courses/bulk-download-status:
+// the latest, or the run picked from the list of runs, GET api/jobs?kind=media.bulk-download), followed live over its job's event stream (GET api/jobs/{id}/events, the
 // page's one EventSource): overall bar, counters, bytes, rate, ETA and a row per course. Course titles come from
 // the status route (paged; fetched again when courses appear that it did not list yet), live counts from the
 // progress document's groups (keyed by course id).
@@ -16,6 +16,7 @@ import { emptyState, failure, loading, notice, problemBox } from './ui.js';
 const KIND = 'media.bulk-download';
 const STATUS_ROUTE = 'truefire-courses/bulk-download-status';
 const PAGE = 1000; // the status route's largest page of courses
+const RUNS = 50; // bulk downloads listed in the run picker (most recent first)
 const MAX_PAGES = 50;
 const TITLES_EVERY_MS = 3000; // at most one titles fetch per 3 s while untitled courses show…
 const TITLES_TRIES = 100; // …and at most this many per bulk download (the read model may never list a course)
@@ -73,6 +74,7 @@ export function mountMediaView(container, ctx) {
   badge.el.dataset.testid = 'media-status';
   const testTag = h('span', { class: 'tag', hidden: true, 'data-testid': 'media-test-tag', text: 'Test mode' });
   const jobLink = h('a', { text: 'Open the job' });
+  const runs = h('select', { class: 'input--small', 'data-testid': 'media-runs', 'aria-label': 'Bulk download run', hidden: true });
   const requested = h('p', { class: 'muted small' });
   const bar = progressBar({ large: true, label: 'Bulk download progress' });
   const bigPct = h('span', { class: 'big-pct' });
@@ -83,7 +85,7 @@ export function mountMediaView(container, ctx) {
   const progressCard = h(
     'section',
     { class: 'card cat-refresh', hidden: true, 'aria-label': 'Bulk download', 'data-testid': 'media-progress' },
-    h('div', { class: 'cat-refresh__head' }, h('strong', { text: 'Bulk download' }), badge.el, testTag, jobLink),
+    h('div', { class: 'cat-refresh__head' }, h('strong', { text: 'Bulk download' }), badge.el, testTag, jobLink, runs),
     requested,
     reason,
     h('div', { class: 'progress-head' }, bigPct, ofItems),
@@ -250,14 +252,17 @@ export function mountMediaView(container, ctx) {
     stream.open();
   }
 
-  async function loadLatest() {
+  /** Show the bulk download ``jobId`` (null: the latest) from the status route. */
+  async function loadRun(jobId = null) {
     try {
-      const { data } = await api('GET', `${STATUS_ROUTE}?courses_limit=${PAGE}`);
+      const only = jobId ? `job_id=${encodeURIComponent(jobId)}&` : '';
+      const { data } = await api('GET', `${STATUS_ROUTE}?${only}courses_limit=${PAGE}`);
       if (destroyed) return;
       statusEl.replaceChildren();
       const job = { job_id: data.job_id, kind: KIND, status: data.status, requested_by: data.requested_by, requested_at: data.requested_at, finished_at: data.finished_at, reason: data.reason };
       follow(job, { status: data, testMode: data.test_mode });
       if ((data.courses_total || 0) > PAGE) fetchTitles(data.job_id);
+      loadRuns(data.job_id);
     } catch (error) {
       if (destroyed || error.status === 401 || forbidden(error)) return;
       statusEl.replaceChildren();
@@ -266,19 +271,39 @@ export function mountMediaView(container, ctx) {
     }
   }
 
+  /** The run picker: every recent bulk download (a test-mode run never hides the full run before it). */
+  async function loadRuns(selected) {
+    try {
+      const { data } = await api('GET', `api/jobs?kind=${encodeURIComponent(KIND)}&limit=${RUNS}`);
+      if (destroyed) return;
+      const items = data.items || [];
+      const label = (j) =>
+        [fmtDateTime(j.requested_at), j.status, j.parameters?.test_mode ? 'test mode' : 'all courses', shortId(j.job_id)].join(' · ');
+      replace(runs, ...items.map((j) => h('option', { value: j.job_id, selected: j.job_id === selected, text: label(j) })));
+      runs.hidden = items.length < 2;
+    } catch {
+      runs.hidden = true; // the list is a convenience: the run shown stays
+    }
+  }
+
   async function start(testMode) {
     const { data } = await api('POST', `truefire-courses/download-all-courses?test=${testMode}`);
     if (destroyed) return;
     replace(noticeHolder, notice(data.message, 'success'));
     follow(data.job, { testMode: data.test_mode });
+    loadRuns(data.job.job_id);
   }
+
+  runs.addEventListener('change', () => {
+    if (runs.value && runs.value !== entry?.job.job_id) loadRun(runs.value);
+  });
 
   downloadBtn.addEventListener('click', () => {
     if (summary && !running()) dialog.open(summary);
   });
 
   loadSummary();
-  loadLatest();
+  loadRun();
 
   return {
     title: 'Media library',

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 
 from skillstream_contracts import ErrorCode
 from skillstream_contracts.events import Event, new_event_id, utcnow
-from skillstream_contracts.jobs import JobAccepted, JobCancelled, JobRef, JobRequested, JobView, RequestJob, check_kind
+from skillstream_contracts.jobs import (
+    JobAccepted,
+    JobCancelled,
+    JobRef,
+    JobRequested,
+    JobStatus,
+    JobView,
+    RequestJob,
+    check_kind,
+)
 from skillstream_contracts.streams import JOBS
 from skillstream_orchestrator.domain.job import (
     JOB,
@@ -37,11 +46,13 @@ from skillstream_runtime.eventstore import AbstractEventStore, NewEvent
 class CommandDeps:
     """What the command handlers need: the event ``store``, ``kind_registered(kind)`` (is a service running
     that job kind), ``items_in(job_id, state)`` (the keys of an ended job's items whose final state is
-    ``state``, from the progress view) and a ``clock`` (timezone-aware UTC)."""
+    ``state``) and ``items_seen(job_id)`` (how many of its items its owner reported), both from the progress
+    view, and a ``clock`` (timezone-aware UTC)."""
 
     store: AbstractEventStore
     kind_registered: Callable[[str], Awaitable[bool]]
     items_in: Callable[[str, str], Awaitable[list[str]]]
+    items_seen: Callable[[str], Awaitable[int]]
     clock: Callable[[], dt.datetime] = utcnow
 
 
@@ -148,25 +159,35 @@ async def retry_failed(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
 
 
 async def resume_job(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
-    """Start a new job of the same kind and parameters for only the items a cancelled or failed job had not
-    ended when it ended (``retry_of`` links it to the first). Idempotent per (job, requester). Items its
-    owner never reported (a bulk download cancelled before it queued every course) are not in the new job:
-    request the same parameters again for those, the owner skips what is already done.
+    """Start a new job of the same kind and parameters for the items a cancelled or failed job had not ended
+    when it ended (``retry_of`` links it to the first). Idempotent per (job, requester).
+
+    When the owner reported every planned item, the new job runs only the ``cancelled`` ones. When some
+    planned items were never reported (a bulk download cancelled before it queued every course), their keys
+    are unknown here: the new job runs the whole request again and the owner skips the work already done (a
+    verified file, a component already at its release).
 
     Raises:
-        CommandRejected: ``not_found``; ``conflict`` when the job has not ended or no item was cancelled.
+        CommandRejected: ``not_found``; ``conflict`` when the job has not ended, completed, or left nothing.
     """
-    return await _run_again(cmd, deps, "cancelled", "resume")
+    agg = await visible_job(deps.store, cmd.job_id, cmd.visible_to)
+    assert agg.state is not None
+    view = agg.state.view
+    if view.status is JobStatus.COMPLETED:
+        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} completed: nothing to resume")
+    unreported = (view.total_items or 0) - await deps.items_seen(cmd.job_id) if view.status.is_terminal else 0
+    return await _run_again(cmd, deps, "cancelled", "resume", whole=unreported > 0)
 
 
-async def _run_again(cmd: JobRef, deps: CommandDeps, state: str, what: str) -> JobAccepted:
+async def _run_again(cmd: JobRef, deps: CommandDeps, state: str, what: str, *, whole: bool = False) -> JobAccepted:
+    """A new job for ``cmd``'s job's items in ``state`` (``whole``: its whole request again)."""
     agg = await visible_job(deps.store, cmd.job_id, cmd.visible_to)
     assert agg.state is not None
     view = agg.state.view
     if not view.status.is_terminal:
         raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has not ended yet ({view.status})")
-    items = await deps.items_in(cmd.job_id, state)
-    if not items:
+    items = [] if whole else await deps.items_in(cmd.job_id, state)
+    if not whole and not items:
         raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has no {state} items to run again")
     request = RequestJob(
         kind=view.kind,

@@ -165,4 +165,9 @@ async def items_in(conn: asyncpg.Connection, job_id: str, state: str) -> list[st
     return [r["item_key"] for r in rows]
 
 
-__all__ = ["items_in", "progress_since", "read_progress"]
+async def items_seen(conn: asyncpg.Connection, job_id: str) -> int:
+    """How many distinct items of the job its owner has reported (in any state)."""
+    return int(await conn.fetchval("SELECT count(*) FROM orchestrator.job_items WHERE job_id = $1", job_id))
+
+
+__all__ = ["items_in", "items_seen", "progress_since", "read_progress"]
