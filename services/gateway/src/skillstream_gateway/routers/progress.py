@@ -3,10 +3,12 @@
 Each message is ``event: progress``, ``id: <sequence>``, ``data: <JobProgress JSON>``; a client reconnecting
 with ``Last-Event-ID`` gets the latest snapshot of every job that changed after it (:mod:`skillstream_gateway.sse`
 holds the stream itself). A caller without ``jobs.view_all`` sees only its own jobs. Errors (before streaming):
-401/403 from the permission check, 404 when the one job does not exist or is not the caller's.
+400 ``bad-request`` when ``Last-Event-ID`` is not a sequence (decimal digits, at most 2^63 - 1), 401/403 from
+the permission check, 404 when the one job does not exist or is not the caller's.
 """
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from nats.aio.client import Client
@@ -14,10 +16,52 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from skillstream_contracts.jobs import GET_JOB, GetJob, JobDetail
 from skillstream_gateway.auth import Authenticator, Principal
+from skillstream_gateway.problems import PROBLEM_MEDIA_TYPE, ProblemError
 from skillstream_gateway.routers.jobs import JOB_ID, visible_to
 from skillstream_gateway.settings import GatewaySettings
 from skillstream_gateway.sse import ProgressHub, progress_events
 from skillstream_runtime.endpoints import request
+
+_SEQUENCE = re.compile(r"[0-9]{1,19}")
+_MAX_SEQUENCE = 2**63 - 1
+
+_EVENT_STREAM = (
+    "A `text/event-stream` of progress messages, each `event: progress`, `id: <sequence>` and "
+    "`data: <JobProgress JSON>` (schema `#/components/schemas/JobProgress`). `sequence` grows across all jobs; "
+    "reconnecting with the header `Last-Event-ID: <sequence>` resumes with the latest snapshot of every job "
+    "changed after it, so nothing is missed. Without it the stream opens with a snapshot. The first message is "
+    "`retry: <ms>` with the comment `: connected`; `: keep-alive` comments keep idle connections open."
+)
+_EXAMPLE = 'retry: 2000\n: connected\n\nevent: progress\nid: 42\ndata: {"job_id": "0f3c…e1", "sequence": 42, …}\n\n'
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": _EVENT_STREAM,
+        "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE}},
+    },
+    400: {
+        "description": "Last-Event-ID is not a sequence (decimal digits, at most 2^63 - 1)",
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    },
+}
+"""The OpenAPI ``responses`` of both routes: the event stream's media type and format, and the refused header."""
+
+
+def last_event_id(request_: Request) -> int:
+    """The ``Last-Event-ID`` header as a sequence; 0 (from the start) when absent or empty.
+
+    Raises:
+        ProblemError: 400 ``bad-request``, the header is not decimal digits or exceeds 2^63 - 1.
+    """
+    value = request_.headers.get("last-event-id", "").strip()
+    if not value:
+        return 0
+    if _SEQUENCE.fullmatch(value) is None or int(value) > _MAX_SEQUENCE:
+        raise ProblemError(
+            400,
+            "bad-request",
+            f"Last-Event-ID must be the id of a received event (a sequence of decimal digits), not {value[:40]!r}.",
+        )
+    return int(value)
 
 
 def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings: GatewaySettings) -> APIRouter:
@@ -25,12 +69,7 @@ def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings:
     router = APIRouter()
     View = Annotated[Principal, Depends(auth.require("jobs.view"))]
 
-    def stream(request_: Request, principal: Principal, job_id: str | None) -> EventSourceResponse:
-        try:
-            last_id = max(0, int(request_.headers.get("last-event-id") or 0))
-        except ValueError:
-            # a garbled header from a client is a fresh start, not an error
-            last_id = 0
+    def stream(last_id: int, principal: Principal, job_id: str | None) -> EventSourceResponse:
         events = progress_events(
             hub,
             job_id=job_id,
@@ -51,23 +90,26 @@ def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings:
         "/api/jobs/{job_id}/events",
         tags=["progress"],
         response_class=EventSourceResponse,
+        responses=RESPONSES,
         summary="Server-sent progress of one job (resume with Last-Event-ID)",
     )
     async def job_events(request_: Request, principal: View, job_id: Annotated[str, JOB_ID]) -> EventSourceResponse:
+        last_id = last_event_id(request_)
         # 404 before streaming when the job does not exist or is not the caller's
         await request(nc, GET_JOB, GetJob(job_id=job_id, visible_to=visible_to(principal)), JobDetail)
-        return stream(request_, principal, job_id)
+        return stream(last_id, principal, job_id)
 
     @router.get(
         "/api/events",
         tags=["progress"],
         response_class=EventSourceResponse,
+        responses=RESPONSES,
         summary="Server-sent progress of every job the caller may see (resume with Last-Event-ID)",
     )
     async def all_events(request_: Request, principal: View) -> EventSourceResponse:
-        return stream(request_, principal, None)
+        return stream(last_event_id(request_), principal, None)
 
     return router
 
 
-__all__ = ["progress_router"]
+__all__ = ["RESPONSES", "last_event_id", "progress_router"]
