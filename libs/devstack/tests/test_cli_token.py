@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from skillstream_devstack.cli import app
-from skillstream_gateway.tokens import verify_token
+from skillstream_gateway.tokens import dev_subject, verify_token
 
 SECRET = "test-secret-" + "x" * 40
 HS: dict[str, Any] = {"algorithms": ["HS256"], "issuer": "skillstream", "audience": "skillstream"}
@@ -36,7 +36,14 @@ def test_cli_token_signs_with_the_dev_secret(cli_env: Path) -> None:
     claims = verify_token(token, secret, **HS)
     assert claims.roles == ("admin", "member")
     assert 1790 < (claims.expires_at - datetime.now(UTC)).total_seconds() <= 1801
-    assert claims.sub  # the login name (or "operator")
+    assert claims.sub == "dev-admin"  # a named development subject, not the OS user
+
+
+def test_cli_token_subject_follows_the_first_role_as_the_dev_login_does(cli_env: Path) -> None:
+    result = CliRunner().invoke(app, ["token", "--role", "member"])
+    assert result.exit_code == 0, result.output
+    secret = (cli_env / "dev-jwt-secret").read_text()
+    assert verify_token(result.stdout.strip(), secret, **HS).sub == dev_subject("member") == "dev-member"
 
 
 def test_cli_token_signs_with_jwt_secret(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

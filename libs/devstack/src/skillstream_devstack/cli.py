@@ -12,7 +12,6 @@ entry point group (e.g. ``skillstream tga``).
 from __future__ import annotations
 
 import asyncio
-import getpass
 from collections.abc import Coroutine
 from importlib.metadata import entry_points
 from typing import Annotated, Any, TypeVar
@@ -41,6 +40,7 @@ from skillstream_gateway.tokens import (
     DEFAULT_ISSUER,
     ROLE_PERMISSIONS,
     dev_secret,
+    dev_subject,
     mint_token,
     parse_ttl,
 )
@@ -283,20 +283,18 @@ class _TokenSettings(Settings):
     jwt_audience: str = DEFAULT_AUDIENCE
 
 
-def _default_subject() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name (e.g. a container without a passwd entry)
-        return "operator"
-
-
 @app.command()
 def token(
     role: Annotated[
         list[str], typer.Option("--role", "-r", help=f"role to grant (repeatable): {', '.join(ROLE_PERMISSIONS)}")
     ],
     ttl: Annotated[str, typer.Option(help="lifetime: 45s, 30m, 8h, 2d or seconds")] = "8h",
-    subject: Annotated[str | None, typer.Option(help="the token's `sub` (default: your login name)")] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="the token's `sub`, who jobs name as their requester (default: dev-<first role>, e.g. dev-admin)"
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="display name (`name` claim)")] = None,
 ) -> None:
     """Print a gateway JWT (HS256) on stdout: signed with JWT_SECRET when set, else the local development
@@ -321,7 +319,7 @@ def token(
     typer.echo(
         mint_token(
             key,
-            subject=subject or _default_subject(),
+            subject=subject or dev_subject(role[0]),
             roles=role,
             ttl_seconds=ttl_seconds,
             issuer=settings.jwt_issuer,

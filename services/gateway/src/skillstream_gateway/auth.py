@@ -46,7 +46,7 @@ from pydantic import BaseModel, Field
 
 from skillstream_gateway.problems import PROBLEM_MEDIA_TYPE, ProblemError
 from skillstream_gateway.settings import GatewaySettings
-from skillstream_gateway.tokens import ALL_PERMISSIONS, Claims, TokenError, mint_token, verify_token
+from skillstream_gateway.tokens import ALL_PERMISSIONS, Claims, TokenError, dev_subject, mint_token, verify_token
 
 SESSION_COOKIE = "skillstream_session"
 CSRF_HEADER = "X-Skillstream-CSRF"
@@ -316,7 +316,7 @@ def auth_router(settings: GatewaySettings, authenticator: Authenticator) -> APIR
             """Mints a token for ``dev-<role>``, sets the session cookie, replies ``Me``. Development only."""
             token = mint_token(
                 dev_secret,
-                subject=f"dev-{body.role}",
+                subject=dev_subject(body.role),
                 roles=[body.role],
                 ttl_seconds=DEV_LOGIN_TTL_SECONDS,
                 issuer=settings.jwt_issuer,

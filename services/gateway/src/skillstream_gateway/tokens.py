@@ -166,6 +166,12 @@ def parse_ttl(text: str) -> int:
     return seconds
 
 
+def dev_subject(role: str) -> str:
+    """The subject (``sub``) of a development token for ``role``: ``dev-<role>``, e.g. ``dev-admin``; the same for
+    ``skillstream token`` and the dashboard's dev login, so jobs name who requested them."""
+    return f"dev-{role}"
+
+
 def mint_token(
     secret_or_private_key: SigningKey,
     *,
@@ -286,6 +292,7 @@ __all__ = [
     "Claims",
     "TokenError",
     "dev_secret",
+    "dev_subject",
     "mint_token",
     "parse_ttl",
     "permissions_for",
