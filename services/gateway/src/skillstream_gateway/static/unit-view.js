@@ -1,9 +1,9 @@
 // One unit of competency (#/units/<code>): GET /api/units/{code}/comprehensive → UnitDetail
 // (skillstream_contracts.tga_queries). The page follows the unit's own layout (TGA-FORMAT.md): application,
 // prerequisites, elements with their performance criteria, then what assessment needs — "Required skills and
-// knowledge" + "Critical aspects" in a pre-2012 unit, "Performance evidence" / "Knowledge evidence" / "Assessment
-// conditions" in a 2012 ("Streamlined") unit — then foundation skills and the range. Sections without content
-// are left out. Also exports the header, badge and text helpers the qualification and catalogue pages share.
+// knowledge" (each entry with its sub-entries nested under it) + "Critical aspects" in a pre-2012 unit,
+// "Performance evidence" / "Knowledge evidence" / "Assessment conditions" in a 2012 ("Streamlined") unit — then
+// foundation skills and the range. Sections without content are left out. Also exports the header, badge and text helpers the qualification and catalogue pages share.
 
 import { api } from './api.js';
 import { h, replace, uid } from './dom.js';
@@ -55,6 +55,33 @@ function subsection(title, testid, items) {
     { class: 'component-sub', 'aria-labelledby': id, 'data-testid': testid },
     h('h3', { id, text: title }),
     h('ul', { class: 'prose-list' }, items.map((item) => h('li', { text: item }))),
+  );
+}
+
+/**
+ * One entry of a pre-2012 unit's required skills or knowledge (RequiredItem {text, items}, its sub-entries
+ * RequiredSubItem {text, items: [text]}; skillstream_contracts.tga_content) as a list item, with the entries
+ * under it as a nested list beneath its text. A plain string is an entry without sub-entries.
+ */
+function requiredEntry(entry, depth = 1) {
+  const text = typeof entry === 'string' ? entry : entry?.text;
+  const items = typeof entry === 'string' ? [] : entry?.items || [];
+  return h(
+    'li',
+    { 'data-testid': 'required-entry', 'data-depth': depth },
+    h('span', { 'data-testid': 'required-entry-text', text }),
+    items.length ? h('ul', { class: 'prose-list', 'data-testid': 'required-subentries' }, items.map((item) => requiredEntry(item, depth + 1))) : null,
+  );
+}
+
+function requiredSubsection(title, testid, entries) {
+  if (!entries?.length) return null;
+  const id = uid('sub');
+  return h(
+    'section',
+    { class: 'component-sub', 'aria-labelledby': id, 'data-testid': testid },
+    h('h3', { id, text: title }),
+    h('ul', { class: 'prose-list' }, entries.map((entry) => requiredEntry(entry))),
   );
 }
 
@@ -215,8 +242,8 @@ function foundationSkills(skills) {
 function unitContent(unit) {
   const assessment = [
     subsection('Critical aspects for assessment', 'critical-aspects', unit.critical_aspects),
-    subsection('Required skills', 'required-skills', unit.required_skills),
-    subsection('Required knowledge', 'required-knowledge', unit.required_knowledge),
+    requiredSubsection('Required skills', 'required-skills', unit.required_skills),
+    requiredSubsection('Required knowledge', 'required-knowledge', unit.required_knowledge),
     subsection('Performance evidence', 'performance-evidence', unit.performance_evidence),
     subsection('Knowledge evidence', 'knowledge-evidence', unit.knowledge_evidence),
     subsection('Assessment conditions', 'assessment-conditions', unit.assessment_conditions),
