@@ -11,10 +11,17 @@ A component with a real file gets ``ReleaseFile`` = the TGA RelativePath recorde
 derived by TGA's naming rules (TGA-FORMAT.md §1.5), and its parent package is that path's folder
 (``WRW01\\WRWSL201A_R1.xml`` → ``WRW01``). Dates: a package's from its ``release_date`` (midnight in
 Canberra, UTC+10); a dump qualification's = the dump's generation time; otherwise ``undated_modified``.
+
+Supersession and package releases, as the real files state them (:mod:`skillstream_tga_sandbox.lineage`): a
+file's Mapping Information gives its ``MappingInformation`` and makes each served code it supersedes
+``Superseded`` (BSB41419 → BSB41415 of the dump); a versioned package of data.txt with a later successor is
+``Superseded`` and the successor maps to it (CPC → CPC08); a package's ``ReleaseNumber`` is the highest
+release the files' Modification Histories say they were released with (CPC: 9.0), nil when none says.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import gzip
@@ -25,9 +32,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from skillstream_tga_sandbox.authorit import OLD_UNIT_TYPE, parse_file, read_book
 from skillstream_tga_sandbox.errors import CatalogueError
+from skillstream_tga_sandbox.lineage import (
+    MappingEntry,
+    bare_title,
+    package_successors,
+    release_text,
+    stated_mappings,
+    stated_package_releases,
+)
 from skillstream_tga_sandbox.packaging import StatedUnit, stated_units
 from skillstream_tga_sandbox.sqldump import generation_time, insert_rows
 
@@ -83,6 +99,7 @@ class Component:
     file: ReleaseFileEntry | None
     modified: dt.datetime
     source: str
+    mappings: tuple[MappingEntry, ...] = ()
     search_text: tuple[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -160,10 +177,19 @@ def _dump_qualifications(tga_dir: Path, undated: dt.datetime) -> list[Component]
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _FileFacts:
+    """What a real file states beyond its component: the units its Packaging Rules list (qualifications
+    only) and the package releases its Modification History names (package code → release)."""
+
+    listed: tuple[StatedUnit, ...] | None
+    package_releases: Mapping[str, tuple[int, ...]]
+
+
 def _file_component(
-    path: Path, kind: ComponentType, recorded: Mapping[str, str], undated: dt.datetime
-) -> tuple[Component, tuple[StatedUnit, ...] | None]:
-    """The component a real file describes, and (qualifications only) the units its Packaging Rules list."""
+    path: Path, kind: ComponentType, recorded: Mapping[str, str], undated: dt.datetime, titles: Mapping[str, str]
+) -> tuple[Component, _FileFacts]:
+    """The component a real file describes (with what it supersedes), and :class:`_FileFacts`."""
     name = f"{path.parent.name}/{path.name}"
     root = parse_file(path.read_bytes(), name)
     book = read_book(root, name)
@@ -183,9 +209,34 @@ def _file_component(
         file=entry,
         modified=undated,
         source=name,
+        mappings=stated_mappings(root, book.code.upper(), book.title),
     )
     listed = stated_units(root, component.code) if kind is ComponentType.QUALIFICATION else None
-    return component, listed
+    return component, _FileFacts(listed, stated_package_releases(root, titles))
+
+
+def _with_lineage(components: list[Component], releases: Mapping[str, tuple[int, ...]]) -> list[Component]:
+    """``components`` with the supersessions and package releases the real data states (module docstring)."""
+    packages = {
+        c.code: (c.title, c.release_date) for c in components if c.component_type is ComponentType.TRAINING_PACKAGE
+    }
+    successors = package_successors(packages)
+    superseded = set(successors) | {m.maps_to_code for c in components for m in c.mappings}
+    later: dict[str, list[MappingEntry]] = {}
+    for old, new in sorted(successors.items()):
+        note = f"catalogue/data.txt: {new} was released after {old}, the same training package"
+        later.setdefault(new, []).append(MappingEntry(new, packages[new][0], old, packages[old][0], None, note))
+    out = []
+    for c in components:
+        changes: dict[str, Any] = {}
+        if c.code in superseded and c.usage == "Current":
+            changes["usage"] = "Superseded"
+        if c.component_type is ComponentType.TRAINING_PACKAGE:
+            number = releases.get(c.code)
+            changes["release_number"] = release_text(number) if number else None
+            changes["mappings"] = tuple(later.get(c.code, ()))
+        out.append(dataclasses.replace(c, **changes) if changes else c)
+    return out
 
 
 class Catalogue:
@@ -242,17 +293,23 @@ def load_catalogue(tga_dir: Path, undated_modified: dt.datetime) -> Catalogue:
     """
     try:
         recorded = _recorded_paths(tga_dir)
-        components = [*_packages(tga_dir, undated_modified), *_dump_qualifications(tga_dir, undated_modified)]
+        packages = _packages(tga_dir, undated_modified)
+        # A title names the package released last under it (CPC, not CPC08).
+        titles = {bare_title(p.title): p.code for p in sorted(packages, key=lambda p: p.modified)}
+        components = [*packages, *_dump_qualifications(tga_dir, undated_modified)]
         listed: dict[str, tuple[StatedUnit, ...] | None] = {}
+        releases: dict[str, tuple[int, ...]] = {}
         for kind, folder in ((ComponentType.QUALIFICATION, "qualifications"), (ComponentType.UNIT, "units")):
             for path in sorted((tga_dir / folder).glob("*.xml")):
-                component, units = _file_component(path, kind, recorded, undated_modified)
+                component, facts = _file_component(path, kind, recorded, undated_modified, titles)
                 components.append(component)
-                listed[component.code] = units
+                listed[component.code] = facts.listed
+                for code, number in facts.package_releases.items():
+                    releases[code] = max(releases.get(code, number), number)
         wsdl_dir = tga_dir / "wsdl" / "TrainingComponentService-production-2013"
         # A real file wins over a dump row with the same code (none collide in today's data).
         unique = {c.code: c for c in components}
-        return Catalogue(list(unique.values()), listed, wsdl_dir)
+        return Catalogue(_with_lineage(list(unique.values()), releases), listed, wsdl_dir)
     except (OSError, KeyError, ValueError) as e:
         raise CatalogueError(f"cannot read the TGA real data under {tga_dir}: {e}") from e
 

@@ -207,7 +207,8 @@ def details(
 ) -> etree._Element:
     """``GetDetailsResponse/GetDetailsResult`` (XSD ``TrainingComponent``) with only what ``flags`` asks
     for: ``Releases`` (with ``Files``/``UnitGrid``/``Components`` inside), ``UsageRecommendations``,
-    ``MappingInformation`` and the other lists (empty: the real data holds none of them)."""
+    ``MappingInformation`` (what the component supersedes, ``catalogue.Component.mappings``) and the other
+    lists (empty: the real data holds none of them)."""
     component = view.component
     root = payload("GetDetailsResponse")
     result = _add(root, "GetDetailsResult")
@@ -221,7 +222,16 @@ def details(
     _array(result, "DataManagers", flags.data_managers)
     _add(result, "IsConfidential", "false")
     _nil(result, "IscOrganisationCode")
-    _array(result, "MappingInformation", flags.mapping_information)
+    mappings = _array(result, "MappingInformation", flags.mapping_information)
+    for m in component.mappings if mappings is not None else ():
+        mapping = _add(mappings, "Mapping")  # type: ignore[arg-type]  # not None: the loop is empty then
+        _add(mapping, "Code", m.code)
+        if m.is_equivalent is not None:  # minOccurs=0, not nillable: left out when the statement does not say
+            _add(mapping, "IsEquivalent", _bool(m.is_equivalent))
+        _add(mapping, "MapsToCode", m.maps_to_code)
+        _opt(mapping, "MapsToTitle", m.maps_to_title)
+        _add(mapping, "Notes", m.notes)
+        _opt(mapping, "Title", m.title)
     _opt(result, "ParentCode", component.parent_code)
     _opt(result, "ParentTitle", parent_title)
     _array(result, "RecognitionManagers", flags.recognition_managers)
