@@ -1,7 +1,7 @@
 """Media downloader end to end: the media sandbox (catalogue API + signed-URL CDN), the orchestrator, one or
 three media-downloader replicas and the gateway as real processes on a real nats-server and PostgreSQL.
 
-What is checked is the issue's acceptance: exactness under faults (every segment in exactly one terminal
+What is checked is what a bulk download promises: exactness under faults (every segment in exactly one terminal
 state, every file's SHA-256 right, no ``.part`` left, counters equal to the files on disk), SIGKILL × 3, the
 fleet-wide cap with three replicas, signed URLs that never expire in the queue, and the REFERENCE-OPERATIONS
 §2.6 defects made impossible (all five retries used, failures counted once, skip = a verified file).
