@@ -183,6 +183,27 @@ async def test_live_worker_follows_a_swap(nc: Any, pg_pool: asyncpg.Pool, store:
         await asyncio.wait_for(task, 10)
 
 
+class _SwapRecorder(LedgerProjection):
+    """The ledger, recording each swap's schemas and how many rows the new generation holds at that point."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.swaps: list[tuple[str, str, int]] = []
+
+    async def before_swap(self, conn: asyncpg.Connection, old_schema: str, new_schema: str) -> None:
+        rows = await conn.fetchval(f'SELECT count(*) FROM "{new_schema}".ledger')
+        self.swaps.append((old_schema, new_schema, int(rows)))
+
+
+async def test_a_swap_lets_the_projection_carry_state_over(nc: Any, pg_pool: asyncpg.Pool, store: EventStore) -> None:
+    await publish(store, jobs=2, per_job=3)
+    projection = _SwapRecorder()
+    await run_until_caught_up(projection, nc, pg_pool)
+    await rebuild(projection, nc, pg_pool)
+    # called once, inside the swap, with the rebuilt generation complete and the old one still there
+    assert projection.swaps == [("proj_job_ledger_g1", "proj_job_ledger_g2", 6)]
+
+
 async def wait_for_count(pool: asyncpg.Pool, n: int) -> None:
     for _ in range(200):
         try:

@@ -262,3 +262,36 @@ async def test_changed_jobs_are_notified_on_commit_in_chunks(pg_pool: asyncpg.Po
         stamped = await conn.fetch(f'SELECT job_id, sequence FROM "{schema}".job_progress ORDER BY sequence')
     assert [r["job_id"] for r in stamped] == jobs  # every changed job drew a sequence value, in id order
     assert len({r["sequence"] for r in stamped}) == len(jobs)
+
+
+async def test_a_rebuild_keeps_the_sequence_of_every_document_it_reproduces(pg_pool: asyncpg.Pool) -> None:
+    """A browser's ``Last-Event-ID`` means the same after a replay: the documents the rebuilt generation holds
+    unchanged keep their sequence (whatever order its runners applied the streams in), and a document that
+    differs takes a value above every one published."""
+    projection, live = await _setup(pg_pool)
+    log = _Log()
+    a, b, c = "1" * 32, "2" * 32, "3" * 32
+    lifecycle = [
+        event
+        for job in (a, b, c)
+        for event in (
+            log.jobs(JobRequested(job_id=job, kind="k", requested_by="alice"), job),
+            log.jobs(JobStarted(job_id=job, worker="TESTWORK", total_items=2), job, 1),
+        )
+    ]
+    items = [log.item(job, key, "succeeded", 2, item_group="g") for job in (a, b, c) for key in ("x", "y")]
+    late = log.item(c, "z", "failed", 3, reason="boom")  # applied by the rebuild only: c's document differs
+    await _apply(pg_pool, projection, live, lifecycle)
+    await _apply(pg_pool, projection, live, items)
+    rebuilt = "proj_job_progress_g2"
+    async with pg_pool.acquire() as conn:
+        before = {r["job_id"]: r["sequence"] for r in await conn.fetch(f'SELECT * FROM "{live}".job_progress')}
+        await conn.execute(f'CREATE SCHEMA "{rebuilt}"')
+        await projection.create_tables(conn, rebuilt)
+    await _apply(pg_pool, projection, rebuilt, [*items, late])  # the items runner first this time
+    await _apply(pg_pool, projection, rebuilt, lifecycle)
+    async with pg_pool.acquire() as conn, conn.transaction():
+        await projection.before_swap(conn, live, rebuilt)
+        after = {r["job_id"]: r["sequence"] for r in await conn.fetch(f'SELECT * FROM "{rebuilt}".job_progress')}
+    assert (after[a], after[b]) == (before[a], before[b])
+    assert after[c] > max(before.values())

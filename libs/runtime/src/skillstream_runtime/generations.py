@@ -250,6 +250,8 @@ async def swap(pool: asyncpg.Pool, projection: Projection, old: int, new: int) -
         )
         if current != old:
             raise ReplayError(f"{projection.name}: active generation is {current}, expected {old}")
+        old_schema, new_schema = generation_schema(projection.name, old), generation_schema(projection.name, new)
+        await projection.before_swap(conn, old_schema, new_schema)
         await _point_views(conn, projection, new)
         await conn.execute(
             "UPDATE skillstream.projections SET active_generation = $2, updated_at = now() WHERE name = $1",

@@ -92,6 +92,13 @@ class Projection(abc.ABC):
         """Apply ``events`` (stream order, one stream) to the tables in ``schema`` inside the caller's
         transaction. Prefer batched writes (``executemany``). Raise to reject the batch."""
 
+    async def before_swap(  # noqa: B027 - a hook with nothing to do for most projections
+        self, conn: asyncpg.Connection, old_schema: str, new_schema: str
+    ) -> None:
+        """Called by a rebuild's swap, in its transaction, just before the views move from the generation in
+        ``old_schema`` to the one in ``new_schema``: carry over what must outlive a rebuild (default: nothing).
+        Raise to abort the swap."""
+
 
 def generation_schema(projection: str, generation: int) -> str:
     """Schema of one generation of a projection's tables: ``proj_<name>_g<generation>``."""

@@ -139,6 +139,30 @@ class ProgressProjection(Projection):
         if changed:
             await _stamp(conn, schema, sorted(changed))
 
+    async def before_swap(self, conn: asyncpg.Connection, old_schema: str, new_schema: str) -> None:
+        """Keep the progress sequence of every document a rebuild reproduced unchanged (same row, same groups),
+        so a browser's ``Last-Event-ID`` means the same after a replay and nothing is sent again; a document
+        that differs takes a new value above every one published, and is published as a change."""
+        o, n = f'"{old_schema}"', f'"{new_schema}"'
+
+        def groups(schema: str, alias: str) -> str:
+            return (
+                f"(SELECT jsonb_agg(to_jsonb(g) ORDER BY g.grp) FROM {schema}.job_groups g"
+                f" WHERE g.job_id = {alias}.job_id)"
+            )
+
+        await conn.execute(
+            f"UPDATE {n}.job_progress n SET sequence = o.sequence FROM {o}.job_progress o WHERE n.job_id = o.job_id"
+            " AND (to_jsonb(n) - 'sequence') = (to_jsonb(o) - 'sequence')"
+            f" AND {groups(n, 'n')} IS NOT DISTINCT FROM {groups(o, 'o')}"
+        )
+        differ = await conn.fetch(
+            f"SELECT n.job_id FROM {n}.job_progress n LEFT JOIN {o}.job_progress o USING (job_id)"
+            " WHERE o.job_id IS NULL OR n.sequence <> o.sequence"
+        )
+        if differ:
+            await _stamp(conn, new_schema, sorted(r["job_id"] for r in differ))
+
 
 # --- lifecycle (JOBS) -------------------------------------------------------------------------------
 
