@@ -7,7 +7,8 @@ Tables (in the generation schema; readers use the views in ``orchestrator``):
   last item times, and ``sequence``: the value of ``orchestrator.progress_seq`` drawn when the row last
   changed. Values are drawn under a transaction-scoped advisory lock, so they follow commit order: once a
   reader sees sequence N it sees every change numbered below N. That is what lets an SSE client resume
-  from ``Last-Event-ID`` without missing anything;
+  from ``Last-Event-ID`` without missing anything. A rebuild keeps the value of every document it
+  reproduces unchanged and numbers the others anew at the swap (:meth:`ProgressProjection.before_swap`);
 - ``job_items`` — the latest state of each item (``queued`` → ``processing`` → a terminal state);
 - ``job_groups`` — counters per group (course, training package).
 
