@@ -24,6 +24,7 @@ from skillstream_contracts.tga import (
     UnitFormat,
     UsageRecommendation,
 )
+from skillstream_contracts.tga_content import RequiredItem
 from skillstream_contracts.tga_queries import (
     CriterionRow,
     ElementSummary,
@@ -36,7 +37,7 @@ from skillstream_contracts.tga_queries import (
 )
 from skillstream_tga_ingest.projections._readmodel import READ_SCHEMA
 from skillstream_tga_ingest.projections.listing import MAX_PAGE_SIZE, Db, catalogue_stats, escape_like, list_available
-from skillstream_tga_ingest.projections.units import TEXT_LISTS
+from skillstream_tga_ingest.projections.units import REQUIRED_ITEM_JSON, REQUIRED_LISTS, TEXT_LISTS
 
 
 def _json_list(s: str, table: str, expression: str, where: str = "x.unit_code = u.code") -> str:
@@ -69,7 +70,10 @@ async def get_unit(db: Db, code: str, *, schema: str = READ_SCHEMA) -> UnitDetai
         f" 'performance_criteria', {criteria}) ORDER BY e.position), '[]'::jsonb)"
         f" FROM {s}.unit_elements e WHERE e.unit_code = u.code) AS elements"
     )
-    lists = ", ".join(f"{_json_list(s, table, 'x.text')} AS {field}" for field, table in TEXT_LISTS.items())
+    lists = ", ".join(
+        f"{_json_list(s, table, REQUIRED_ITEM_JSON if field in REQUIRED_LISTS else 'x.text')} AS {field}"
+        for field, table in TEXT_LISTS.items()
+    )
     foundation = _json_list(
         s, "unit_foundation_skills", "jsonb_build_object('skill', x.skill, 'description', x.description)"
     )
@@ -95,8 +99,8 @@ async def get_unit(db: Db, code: str, *, schema: str = READ_SCHEMA) -> UnitDetai
         prerequisites=strings("prerequisites"),
         elements=msgspec.json.decode(row["elements"], type=list[Element]),
         critical_aspects=strings("critical_aspects"),
-        required_skills=strings("required_skills"),
-        required_knowledge=strings("required_knowledge"),
+        required_skills=msgspec.json.decode(row["required_skills"], type=list[RequiredItem]),
+        required_knowledge=msgspec.json.decode(row["required_knowledge"], type=list[RequiredItem]),
         performance_evidence=strings("performance_evidence"),
         knowledge_evidence=strings("knowledge_evidence"),
         assessment_conditions=strings("assessment_conditions"),
