@@ -272,3 +272,31 @@ async def test_download_command_prints_the_outcome_table_and_metadata_only_is_sh
         assert "NOPE99" in item["reason"]
         packages = await _available(client, "training-packages", state="failed")
         assert [(i["code"], i["failure_kind"]) for i in packages["items"]] == [("NOPE99", "download")]
+
+
+async def test_superseded_statuses_and_package_releases_come_from_the_real_data(stack: TgaStack) -> None:
+    """The sandbox serves what the real files state (deploy/tga-sandbox lineage.py): the superseded filter
+    finds data.txt's versioned packages and the dump qualifications a real file supersedes; a downloaded
+    package's release is the highest its components were "released with"."""
+    stated = "Supersedes and is equivalent to BSB41415 Certificate IV in Work Health and Safety."
+    assert stated in (QUALIFICATIONS / "BSB41419_XML.xml").read_text(encoding="utf-8")
+    async with stack.client() as client:
+        refresh = await stack.run_job(client, KIND_REFRESH_CATALOGUE, {})
+        assert refresh["job"]["status"] == "completed", refresh
+        old = await _available(client, "training-packages", status="superseded")
+        assert {i["code"] for i in old["items"]} == {
+            "ACM10", "CPC08", "CPP07", "LMT07", "MEM05", "MSA07", "SIS10", "UEE11"
+        }  # fmt: skip
+        current = await _available(client, "training-packages", status="current", page_size=100)
+        assert current["total"] == 59 - old["total"]
+        quals = await _available(client, "qualifications", status="superseded", search="BSB414")
+        assert [i["code"] for i in quals["items"]] == ["BSB41415"]
+
+        detail = await stack.run_job(client, KIND_DOWNLOAD_PACKAGES, {"codes": ["CPC"]})
+        assert detail["job"]["status"] == "completed", detail
+        cpc = (await _available(client, "training-packages", search="CPC"))["items"]
+        by_code = {i["code"]: i for i in cpc}
+        # "… released with CPC Construction, Plumbing and Services Training Package Release 9.0." (CPC units)
+        assert by_code["CPC"]["release"] == "9.0"
+        assert by_code["CPC"]["release_date"] == "2015-06-05"  # catalogue/data.txt
+        assert by_code["CPC08"]["usage_recommendation"] == "superseded"
