@@ -108,3 +108,14 @@ async def test_a_package_job_counts_metadata_only_qualifications_apart(
     for code in bare:
         (event,) = [e.event for e in ledger.on(QUAL, code) if isinstance(e.event, QualificationDownloaded)]
         assert metadata_only_reason(event) is not None
+
+
+async def test_a_package_carries_the_release_the_real_files_name_or_none(client: TgaClient) -> None:
+    # "… released with CPC Construction, Plumbing and Services Training Package Release 9.0." (CPC units'
+    # Modification History); no real file names a UEG release, so TGA (the sandbox) states none.
+    cpc = (await download_component(client, FakeRaw(), Item(ComponentType.TRAINING_PACKAGE, "CPC", "CPC"), None)).event  # type: ignore[arg-type]
+    ueg = (await download_component(client, FakeRaw(), Item(ComponentType.TRAINING_PACKAGE, "UEG", "UEG"), None)).event  # type: ignore[arg-type]
+    assert isinstance(cpc, PackageDownloaded)
+    assert isinstance(ueg, PackageDownloaded)
+    assert cpc.release == "9.0"
+    assert (ueg.release, str(ueg.release_date)) == (None, "2018-09-05")  # catalogue/data.txt

@@ -157,7 +157,7 @@ def package_download(details: ComponentDetails) -> Download:
         code=details.code,
         title=details.title,
         usage_recommendation=tga_usage(details),
-        release=release.release_number if release else None,
+        release=(release.release_number or None) if release else None,  # a nil ReleaseNumber reads ""
         release_date=release.release_date if release else None,
         qualification_codes=by_type[ComponentType.QUALIFICATION],
         skill_set_codes=by_type[ComponentType.SKILL_SET],
