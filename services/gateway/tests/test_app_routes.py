@@ -27,6 +27,7 @@ OPERATIONS = {
     ("GET", "/api/jobs/{job_id}", "jobs.view"),
     ("POST", "/api/jobs/{job_id}/cancel", "jobs.manage"),
     ("POST", "/api/jobs/{job_id}/retry-failed", "jobs.manage"),
+    ("POST", "/api/jobs/{job_id}/resume", "jobs.manage"),
     # progress (server-sent events)
     ("GET", "/api/jobs/{job_id}/events", "jobs.view"),
     ("GET", "/api/events", "jobs.view"),
@@ -71,6 +72,7 @@ STATUS = {
     ("POST", "/api/jobs"): "201",
     ("POST", "/api/jobs/{job_id}/cancel"): "202",
     ("POST", "/api/jobs/{job_id}/retry-failed"): "201",
+    ("POST", "/api/jobs/{job_id}/resume"): "201",
     ("POST", "/api/training-packages/bulk-download"): "201",
     ("POST", "/api/qualifications/bulk-download"): "201",
     ("POST", "/api/units/bulk-download"): "201",

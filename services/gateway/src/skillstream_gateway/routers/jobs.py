@@ -116,31 +116,35 @@ def jobs_router(nc: Client, auth: Authenticator) -> APIRouter:
         cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=visible_to(principal))
         return json_response(await request(nc, CANCEL_JOB, cmd, JobView), 202)
 
-    @router.post(
-        "/api/jobs/{job_id}/retry-failed",
-        tags=["jobs"],
-        status_code=201,
-        responses={201: schema_ref("JobAccepted")},
-        summary="Retry the failed items of an ended job as a new job",
-    )
-    async def retry_failed(principal: Manage, job_id: Annotated[str, JOB_ID]) -> Response:
-        cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=visible_to(principal))
-        accepted = await request(nc, RETRY_FAILED, cmd, JobAccepted)
-        return json_response(accepted, 201 if accepted.created else 200)
-
-    @router.post(
-        "/api/jobs/{job_id}/resume",
-        tags=["jobs"],
-        status_code=201,
-        responses={201: schema_ref("JobAccepted")},
-        summary="Run the items a cancelled or failed job had not ended as a new job",
-    )
-    async def resume_job(principal: Manage, job_id: Annotated[str, JOB_ID]) -> Response:
-        cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=visible_to(principal))
-        accepted = await request(nc, RESUME_JOB, cmd, JobAccepted)
-        return json_response(accepted, 201 if accepted.created else 200)
-
+    _run_again_routes(router, nc, Manage)
     return router
+
+
+def _run_again_routes(router: APIRouter, nc: Client, manage: Any) -> None:
+    """``retry-failed`` and ``resume``: a new job for some items of an ended job (201; 200 when the same
+    request made it before)."""
+    actions = (
+        ("retry-failed", RETRY_FAILED, "Retry the failed items of an ended job as a new job"),
+        ("resume", RESUME_JOB, "Run the items a cancelled or failed job had not ended as a new job"),
+    )
+    for action, subject, summary in actions:
+        router.post(
+            f"/api/jobs/{{job_id}}/{action}",
+            tags=["jobs"],
+            status_code=201,
+            responses={201: schema_ref("JobAccepted")},
+            summary=summary,
+            name=action.replace("-", "_"),
+        )(_run_again(nc, manage, subject))
+
+
+def _run_again(nc: Client, manage: Any, subject: str) -> Any:
+    async def run_again(principal: manage, job_id: Annotated[str, JOB_ID]) -> Response:
+        cmd = JobRef(job_id=job_id, requested_by=principal.sub, visible_to=visible_to(principal))
+        accepted = await request(nc, subject, cmd, JobAccepted)
+        return json_response(accepted, 201 if accepted.created else 200)
+
+    return run_again
 
 
 __all__ = ["JOB_ID", "SCHEMA_TYPES", "JobRequestBody", "jobs_router", "visible_to"]
