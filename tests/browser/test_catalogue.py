@@ -49,6 +49,7 @@ GROUP_B_COUNT = 11
 # "Certificate IV in Work Health and Safety"): qualifications/ holds no XML file for it, so TGA (the sandbox)
 # lists no release file and it is downloaded as metadata only.
 BARE_QUALIFICATION = "BSB41415"
+UNKNOWN_PACKAGE = "NOPE99"  # in no file of real-data/tga: the sandbox answers GetDetails with a NotFound fault
 NO_CONTENT_FILE = "TGA lists no content file"
 # The first words of the Qualification Description topic of BSB41419_XML.xml.
 QUALIFICATION_DESCRIPTION = "This qualification applies to individuals working in a work health and safety"
@@ -219,6 +220,26 @@ async def test_catalogue_refresh_download_and_unit_page(
     await page.goto(tga.gateway_url + f"/#/qualifications/{BARE_QUALIFICATION}")
     await expect(page.get_by_test_id("qualification-metadata-only")).to_contain_text(NO_CONTENT_FILE)
     await expect(page.get_by_test_id("packaging-rules")).to_have_count(0)
+
+    # A download of a code TGA does not know fails; the Failures card opens the failed components, each with
+    # its code, kind and reason, linked to its row in the catalogue.
+    async with tga.client() as c:
+        r = await c.post("/api/training-packages/bulk-download", json={"codes": [UNKNOWN_PACKAGE]})
+        await tga.wait_job(c, r.json()["job"]["job_id"])
+    await page.goto(tga.gateway_url + "/#/catalogue/training-packages")
+    await expect(page.get_by_test_id("stat-failures")).to_have_text("1")
+    await page.get_by_test_id("stat-failures").click()
+    failed = page.get_by_test_id("catalogue-failures").get_by_test_id("failed-item")
+    await expect(failed).to_have_count(1)
+    await expect(failed).to_have_attribute("data-code", UNKNOWN_PACKAGE)
+    await expect(failed).to_have_attribute("data-kind", "download")
+    await expect(failed.get_by_test_id("failed-reason")).to_contain_text(UNKNOWN_PACKAGE)
+    await failed.get_by_role("link", name=UNKNOWN_PACKAGE).click()
+    failed_row = rf"#/catalogue/training-packages\?search={UNKNOWN_PACKAGE}&state=failed$"
+    await expect(page).to_have_url(re.compile(failed_row))
+    unknown = page.locator(f'[data-testid="catalogue-row"][data-code="{UNKNOWN_PACKAGE}"]')
+    await expect(unknown).to_have_attribute("data-state", "failed")
+    await expect(unknown.get_by_test_id("catalogue-failure")).to_contain_text("Download failed")
 
     # At most one event stream at a time (the refresh's, then the job page's), and a clean console.
     assert watch.max_open_sse == 1
