@@ -90,7 +90,10 @@ def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings:
         "/api/jobs/{job_id}/events",
         tags=["progress"],
         response_class=EventSourceResponse,
-        responses=RESPONSES,
+        responses={
+            **RESPONSES,
+            404: {"description": "no such job, or not the caller's", "content": {PROBLEM_MEDIA_TYPE: {}}},
+        },
         summary="Server-sent progress of one job (resume with Last-Event-ID)",
     )
     async def job_events(request_: Request, principal: View, job_id: Annotated[str, JOB_ID]) -> EventSourceResponse:
