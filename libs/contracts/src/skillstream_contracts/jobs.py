@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 
+from skillstream_contracts.constraints import INT64_MAX, Count, Cursor, Int32, Key, Line, check_json
 from skillstream_contracts.events import Event, EventRegistry
 from skillstream_contracts.jobprogress import GroupProgress, ItemError, JobProgress
 from skillstream_contracts.jobreport import ItemOutcome, JobHeaders, JobPhase, JobReport, JobStatus
@@ -44,6 +45,9 @@ PROGRESS_SUBJECT_PREFIX: Final = "progress.jobs"
 :class:`JobProgress` each time a job's progress changes (not stored; the read model is the truth)."""
 
 _KIND = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$")
+
+MAX_DEPENDENCIES: Final = 100
+"""Most jobs a :class:`RequestJob` may wait for (``depends_on``)."""
 
 
 def check_kind(kind: str) -> str:
@@ -217,40 +221,49 @@ LIST_JOB_KINDS: Final = query_subject("orchestrator", "list_job_kinds")
 
 
 class RequestJob(msgspec.Struct, frozen=True, kw_only=True):
-    """Command: start a job. The same ``idempotency_key`` returns the existing job."""
+    """Command: start a job. The same ``idempotency_key`` returns the existing job.
 
-    kind: str
+    Text fields follow :mod:`skillstream_contracts.constraints` (``kind`` a job kind of at most 100
+    characters, the others :data:`~skillstream_contracts.constraints.Key`), ``parameters`` passes
+    :func:`~skillstream_contracts.constraints.check_json`, ``priority`` fits a 32-bit integer and
+    ``depends_on`` names at most :data:`MAX_DEPENDENCIES` jobs: anything else is ``invalid_request``.
+    """
+
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_KIND.pattern)]
     parameters: dict[str, Any] = msgspec.field(default_factory=dict)
-    requested_by: str
-    priority: int = 0
-    idempotency_key: str | None = None
-    depends_on: list[str] = msgspec.field(default_factory=list)
+    requested_by: Key
+    priority: Int32 = 0
+    idempotency_key: Key | None = None
+    depends_on: Annotated[list[Key], msgspec.Meta(max_length=MAX_DEPENDENCIES)] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_json(self.parameters, "parameters")
 
 
 class JobRef(msgspec.Struct, frozen=True, kw_only=True):
     """Command: act on one job (cancel, retry failed items). ``visible_to``: when set, a job requested by
     someone else answers ``not_found`` (callers without ``jobs.view_all``)."""
 
-    job_id: str
-    requested_by: str
-    visible_to: str | None = None
+    job_id: Key
+    requested_by: Key
+    visible_to: Key | None = None
 
 
 class GetJob(msgspec.Struct, frozen=True, kw_only=True):
     """Query: one job with its progress; ``visible_to`` as in :class:`JobRef`."""
 
-    job_id: str
-    visible_to: str | None = None
+    job_id: Key
+    visible_to: Key | None = None
 
 
 class ListJobs(msgspec.Struct, frozen=True, kw_only=True):
     """Query: jobs newest first, filtered; ``cursor`` is the opaque value of the previous page."""
 
-    kind: str | None = None
+    kind: Line | None = None
     status: JobStatus | None = None
-    requested_by: str | None = None
-    limit: int = msgspec.field(default=50)
-    cursor: str | None = None
+    requested_by: Line | None = None
+    limit: Count = msgspec.field(default=50)
+    cursor: Cursor | None = None
 
 
 class ProgressSince(msgspec.Struct, frozen=True, kw_only=True):
@@ -258,10 +271,10 @@ class ProgressSince(msgspec.Struct, frozen=True, kw_only=True):
     (0 = the ``limit`` most recently changed), oldest change first; ``job_id`` narrows it to one job,
     ``requested_by`` to one requester's jobs."""
 
-    after_sequence: int = 0
-    job_id: str | None = None
-    requested_by: str | None = None
-    limit: int = 50
+    after_sequence: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)] = 0
+    job_id: Key | None = None
+    requested_by: Key | None = None
+    limit: Count = 50
 
 
 class ListJobKinds(msgspec.Struct, frozen=True, kw_only=True):
@@ -334,6 +347,7 @@ __all__ = [
     "JOB_WORK_STREAM",
     "LIST_JOBS",
     "LIST_JOB_KINDS",
+    "MAX_DEPENDENCIES",
     "PROGRESS_SINCE",
     "PROGRESS_SUBJECT_PREFIX",
     "REQUEST_JOB",

@@ -19,10 +19,11 @@ completed, success/failed/skipped per course, queued and failed jobs per course)
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from typing import Annotated, Final
 
 import msgspec
 
+from skillstream_contracts.constraints import INT64_MAX, Count, Key
 from skillstream_contracts.media import VideoQuality
 from skillstream_contracts.streams import query_subject
 
@@ -155,17 +156,17 @@ class GetBulkStatus(msgspec.Struct, frozen=True, kw_only=True):
     """Query: one bulk download by ``job_id`` (None = the most recently requested one), with a page of its
     courses (``courses_limit`` ≤ 1000)."""
 
-    job_id: str | None = None
-    courses_offset: int = 0
-    courses_limit: int = 100
+    job_id: Key | None = None
+    courses_offset: Count = 0
+    courses_limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
 
 
 class GetCourseStatus(msgspec.Struct, frozen=True, kw_only=True):
     """Query: one course in a bulk download (``job_id`` None = the latest bulk download holding the course)."""
 
-    course_id: int
-    job_id: str | None = None
-    failure_limit: int = 50
+    course_id: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+    job_id: Key | None = None
+    failure_limit: Annotated[int, msgspec.Meta(ge=0, le=500)] = 50
 
 
 class QueuedCourse(msgspec.Struct, kw_only=True):
@@ -182,9 +183,9 @@ class QueuedCourse(msgspec.Struct, kw_only=True):
 
 
 class GetQueueStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Query: the download queue now (``limit`` courses with work left, ≤ 1000)."""
+    """Query: the download queue now (``limit`` courses with work left, 1..1000)."""
 
-    limit: int = 100
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
 
 
 class QueueStatus(msgspec.Struct, kw_only=True):

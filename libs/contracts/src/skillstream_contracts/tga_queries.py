@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Final
+from typing import Annotated, Final
 
 import msgspec
 
+from skillstream_contracts.constraints import LINE_PATTERN, SearchText
 from skillstream_contracts.streams import query_subject
 from skillstream_contracts.tga import (
     ComponentType,
@@ -38,6 +39,10 @@ GET_QUALIFICATION: Final = query_subject("tga", "get_qualification")
 CATALOGUE_STATS: Final = query_subject("tga", "catalogue_stats")
 """:class:`GetCatalogueStats` → :class:`CatalogueStats`."""
 
+MAX_PAGE: Final = 1_000_000
+"""Highest ``page`` of :class:`ListAvailable` (with the largest page size, 500 million rows in)."""
+MAX_PAGE_SIZE: Final = 500
+"""Largest ``page_size`` of :class:`ListAvailable`."""
 MAX_FAILED_LISTED: Final = 200
 """At most this many failed components are listed in :class:`CatalogueStats` (``failed``)."""
 
@@ -89,16 +94,17 @@ class ListAvailable(msgspec.Struct, frozen=True, kw_only=True):
     recommendation; ``training_package`` keeps components of that package (its downloaded release's
     components, else codes starting with the package code); ``downloaded`` filters on the local state
     (metadata-only components are downloaded); ``state`` on :class:`LocalState`.
-    ``page`` is 1-based; ``page_size`` ≤ 500.
+    ``page`` is 1-based, at most :data:`MAX_PAGE`; ``page_size`` 1..500. Text follows
+    :mod:`skillstream_contracts.constraints`; anything else is ``invalid_request``.
     """
 
     component_type: ComponentType
-    search: str | None = None
+    search: SearchText | None = None
     status: UsageRecommendation | None = None
-    training_package: str | None = None
+    training_package: Annotated[str, msgspec.Meta(max_length=20, pattern=LINE_PATTERN)] | None = None
     downloaded: bool | None = None
-    page: int = 1
-    page_size: int = 50
+    page: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = 1
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)] = 50
     state: LocalState | None = None
 
 
@@ -141,9 +147,9 @@ class CataloguePage(msgspec.Struct, kw_only=True):
 
 
 class GetComponent(msgspec.Struct, frozen=True, kw_only=True):
-    """A component by its national code (e.g. ``BSBCMM412``)."""
+    """A component by its national code (e.g. ``BSBCMM412``; at most 20 characters of one line)."""
 
-    code: str
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=LINE_PATTERN)]
 
 
 class GetCatalogueStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -291,6 +297,8 @@ __all__ = [
     "KIND_SYNC",
     "LIST_AVAILABLE",
     "MAX_FAILED_LISTED",
+    "MAX_PAGE",
+    "MAX_PAGE_SIZE",
     "CatalogueItem",
     "CataloguePage",
     "CatalogueStats",

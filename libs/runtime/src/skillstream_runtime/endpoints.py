@@ -1,10 +1,13 @@
 """Commands and queries over NATS request/reply (``nats.micro``), both sides.
 
 Server side: :class:`Endpoint` binds a subject to a handler ``async (ctx, request) -> response`` where the
-request and response are msgspec Structs. The body is decoded strictly; a decode error replies
-``invalid_request``, :class:`CommandRejected` replies its own code, ``ConcurrencyError`` replies ``conflict``,
-anything else ``internal`` (logged with its traceback, not returned). Error replies carry the micro
-protocol headers ``Nats-Service-Error`` / ``Nats-Service-Error-Code`` and an :class:`ErrorReply` body.
+request and response are msgspec Structs. The body is decoded strictly, constraints included
+(``skillstream_contracts.constraints``): a decode or validation error replies ``invalid_request``.
+:class:`CommandRejected` replies its own code, ``ConcurrencyError`` replies ``conflict``, a dependency that
+cannot be reached (:func:`is_unavailable`: PostgreSQL down, restarting or refusing connections, a pool
+acquire or query timing out, a socket error) replies ``unavailable`` (503, logged as a warning), anything
+else ``internal`` (logged with its traceback, not returned). Error replies carry the micro protocol headers
+``Nats-Service-Error`` / ``Nats-Service-Error-Code`` and an :class:`ErrorReply` body.
 
 Client side: :func:`request` sends a request and decodes the reply or raises :class:`RequestError`.
 """
@@ -16,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
 import nats.errors
 import structlog
@@ -44,6 +48,31 @@ class Endpoint:
     subject: str
     request_type: type[Any]
     handler: Handler
+
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError, rejections …
+    asyncpg.exceptions.OperatorInterventionError,  # CannotConnectNowError, AdminShutdownError, query cancelled
+    asyncpg.exceptions.InsufficientResourcesError,  # TooManyConnectionsError, disk full, out of memory
+    OSError,  # ConnectionRefusedError, a vanished Unix socket, a reset connection
+    TimeoutError,  # a pool acquire or a query that timed out (asyncio.TimeoutError is TimeoutError)
+)
+"""Exceptions that mean a dependency cannot be reached now, not that the request or the code is wrong."""
+
+_CAUSE_DEPTH = 8
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when ``error``, or an exception it was raised from (``__cause__``/``__context__``, a few links
+    deep), is one of :data:`UNAVAILABLE_ERRORS`: the request may succeed later, answer ``unavailable``."""
+    seen: BaseException | None = error
+    for _ in range(_CAUSE_DEPTH):
+        if seen is None:
+            return False
+        if isinstance(seen, UNAVAILABLE_ERRORS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def error_headers(reply: ErrorReply) -> dict[str, str]:
@@ -78,21 +107,25 @@ def make_micro_handler(endpoint: Endpoint, ctx: Any) -> Callable[[Request], Awai
             except ConcurrencyError as e:
                 outcome = "conflict"
                 await _reply_error(req, ErrorReply(code=ErrorCode.CONFLICT, detail=str(e), correlation_id=correlation))
-            except Exception:
-                outcome = "internal"
-                log.exception("handler failed")
-                await _reply_error(
-                    req,
-                    ErrorReply(
-                        code=ErrorCode.INTERNAL,
-                        detail="internal error; see the logs",
-                        correlation_id=correlation,
-                    ),
-                )
+            except Exception as e:  # noqa: BLE001 - every other failure is answered, typed by _unexpected
+                outcome, reply = _unexpected(e, correlation)
+                await _reply_error(req, reply)
             finally:
                 REQUEST_SECONDS.labels(endpoint.name, outcome).observe(time.perf_counter() - started)
 
     return handle
+
+
+def _unexpected(error: Exception, correlation: str | None) -> tuple[str, ErrorReply]:
+    """The outcome label and reply for an exception no handler typed: ``unavailable`` when a dependency cannot
+    be reached (logged as a warning), else ``internal`` (logged with its traceback; the detail stays here)."""
+    if is_unavailable(error):
+        log.warning("handler could not reach a dependency", error=repr(error))
+        detail = "a dependency of the service is unavailable; retry later"
+        return "unavailable", ErrorReply(code=ErrorCode.UNAVAILABLE, detail=detail, correlation_id=correlation)
+    log.error("handler failed", exc_info=error)
+    detail = "internal error; see the logs"
+    return "internal", ErrorReply(code=ErrorCode.INTERNAL, detail=detail, correlation_id=correlation)
 
 
 async def _reply_error(req: Request, reply: ErrorReply) -> None:
@@ -133,4 +166,12 @@ async def request(
         raise RequestError(ErrorReply(code=ErrorCode.INTERNAL, detail=f"bad reply from {subject}: {e}")) from e
 
 
-__all__ = ["CORRELATION_HEADER", "Endpoint", "error_headers", "make_micro_handler", "request"]
+__all__ = [
+    "CORRELATION_HEADER",
+    "UNAVAILABLE_ERRORS",
+    "Endpoint",
+    "error_headers",
+    "is_unavailable",
+    "make_micro_handler",
+    "request",
+]
