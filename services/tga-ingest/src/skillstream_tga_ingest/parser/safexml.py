@@ -9,7 +9,16 @@ external-entity (XXE, ``file://``, ``http://``) attacks outright instead of rely
 lxml parser is configured defensively as well (``resolve_entities=False``, ``no_network=True``,
 ``load_dtd=False``, ``huge_tree=False``), and a DOCTYPE that reached it anyway is refused after parsing.
 
-Errors: :class:`~skillstream_tga_ingest.parser.model.ParseError` with ``TOO_LARGE``, ``UNSAFE`` or ``MALFORMED``.
+A tree costs libxml2 about 150 bytes per element, so a small file of many tiny elements (20 MB of ``<a/>`` is five
+million of them) would cost 35 times its size. Before building a tree, a streaming pass (a parser target that
+keeps nothing but counts) reads the root's name and the number of elements: a root other than
+``{http://www.authorit.com/xml/authorit}AuthorIT`` is refused as ``NOT_AUTHORIT`` and more than
+:data:`MAX_ELEMENTS` elements as ``TOO_LARGE``, so a hostile file costs about its own size. A document the
+streaming pass finds not well-formed goes on to the tree parser, whose ``MALFORMED`` message (with line and
+column) is the one reported, as before.
+
+Errors: :class:`~skillstream_tga_ingest.parser.model.ParseError` with ``TOO_LARGE``, ``UNSAFE``, ``MALFORMED`` or
+``NOT_AUTHORIT``.
 """
 
 from __future__ import annotations
@@ -25,7 +34,14 @@ from skillstream_tga_ingest.parser.model import ParseError
 DEFAULT_MAX_BYTES = 20_000_000
 """The default size limit in bytes (BOM included). The largest real file (RII30920) is 340 kB."""
 
+AUTHORIT_ROOT = "{http://www.authorit.com/xml/authorit}AuthorIT"
+"""The root element of every AuthorIT release file (namespace and local name)."""
+
+MAX_ELEMENTS = 200_000
+"""The most elements a document may hold: about 30 times the largest real file (RII30920, 6,875 elements)."""
+
 _UTF8_BOM = codecs.BOM_UTF8
+_CHUNK = 1 << 20
 _POSITION_SUFFIX = re.compile(r",\s*line \d+, column \d+\s*$")
 
 
@@ -80,6 +96,52 @@ def _scan_declarations(data: bytes) -> None:
             raise _refused(candidate.count(b"\n", 0, offset) + 1, keyword)
 
 
+class _Census:
+    """Parser target that keeps only the root's name and the number of elements (no tree)."""
+
+    def __init__(self) -> None:
+        self.root: str | None = None
+        self.elements = 0
+
+    def start(self, tag: str, attrib: object) -> None:
+        if self.root is None:
+            self.root = tag
+        self.elements += 1
+
+    def close(self) -> None:
+        return None
+
+
+def _census(data: bytes) -> _Census | None:
+    """Stream ``data`` through a target parser; the census, or None when it is not well-formed (the tree
+    parser then says where)."""
+    census = _Census()
+    # the stubs' target protocol lists every callback; lxml calls only those the target defines (start, close)
+    parser = etree.XMLParser(  # type: ignore[call-overload]
+        target=census, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        for start in range(0, len(data), _CHUNK):
+            parser.feed(data[start : start + _CHUNK])
+        parser.close()
+    except etree.XMLSyntaxError:
+        return None
+    return census
+
+
+def _check_structure(data: bytes, root_tag: str | None) -> None:
+    census = _census(data)
+    if census is None:
+        return
+    if root_tag is not None and census.root != root_tag:
+        raise ParseError(ParseFailure.NOT_AUTHORIT, f"the root element is <{census.root}>, not an AuthorIT document")
+    if census.elements > MAX_ELEMENTS:
+        raise ParseError(
+            ParseFailure.TOO_LARGE,
+            f"the document holds {census.elements:,} elements, over the parser's limit of {MAX_ELEMENTS:,}",
+        )
+
+
 def _parser() -> etree.XMLParser:
     # A parser per call: lxml parsers must not be shared between threads (the service parses in a thread).
     return etree.XMLParser(
@@ -93,12 +155,18 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+def parse_xml(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, root_tag: str | None = AUTHORIT_ROOT
+) -> etree._Element:
     """Parse untrusted XML bytes into an lxml root element.
 
     Order: size (``len(data) > max_bytes`` → ``TOO_LARGE``, before any parsing), UTF-8 BOM stripped,
-    DOCTYPE/ENTITY declarations → ``UNSAFE`` (``"line 3: DOCTYPE declarations are refused …"``), not
-    well-formed or truncated → ``MALFORMED`` with libxml2's ``"line L, column C: message"``.
+    DOCTYPE/ENTITY declarations → ``UNSAFE`` (``"line 3: DOCTYPE declarations are refused …"``), then a
+    streaming pass that builds no tree: a well-formed document whose root is not ``root_tag`` (None: any root)
+    → ``NOT_AUTHORIT`` (``"the root element is <r>, not an AuthorIT document"``), one of more than
+    :data:`MAX_ELEMENTS` elements → ``TOO_LARGE``; then the tree: not well-formed or truncated → ``MALFORMED``
+    with libxml2's ``"line L, column C: message"``. Peak memory: about the tree of an accepted document, a
+    little over ``len(data)`` for a refused one.
 
     Raises:
         ParseError: as above.
@@ -110,6 +178,7 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Elem
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
     _scan_declarations(data)
+    _check_structure(data, root_tag)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as e:
@@ -124,4 +193,4 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Elem
     return root
 
 
-__all__ = ["DEFAULT_MAX_BYTES", "parse_xml"]
+__all__ = ["AUTHORIT_ROOT", "DEFAULT_MAX_BYTES", "MAX_ELEMENTS", "parse_xml"]
