@@ -3,7 +3,8 @@
 No domain logic and no service's tables here or in the routers: every route turns into a command or query over
 NATS and relays the reply; a service's typed error becomes a problem document (:mod:`skillstream_gateway.problems`).
 Reply bodies are the contracts' msgspec structs, encoded once; their JSON Schemas are merged into the OpenAPI
-document so ``/docs`` shows them.
+document so ``/docs`` shows them, with every problem each operation can answer (``application/problem+json``;
+503 with ``Retry-After``).
 """
 
 from typing import Any
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from skillstream_gateway.auth import Authenticator, auth_router
 from skillstream_gateway.dashboard import dashboard_routes
 from skillstream_gateway.problems import BodySizeLimitMiddleware, install_problem_handlers
+from skillstream_gateway.replies import document_problems
 from skillstream_gateway.routers import catalogue, jobs, media
 from skillstream_gateway.routers.progress import progress_router
 from skillstream_gateway.settings import GatewaySettings
@@ -36,7 +38,7 @@ def create_app(ctx: Any, settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.hub = hub
-    install_problem_handlers(app)
+    install_problem_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(auth_router(settings, auth))
     app.include_router(jobs.jobs_router(nc, auth))
@@ -51,7 +53,8 @@ def create_app(ctx: Any, settings: GatewaySettings | None = None) -> FastAPI:
 
 
 def _merge_schemas(app: FastAPI) -> None:
-    """Add the contracts' JSON Schemas (msgspec) to the OpenAPI components, so ``$ref``s resolve."""
+    """Add the contracts' JSON Schemas (msgspec) to the OpenAPI components, so ``$ref``s resolve, and the
+    problems every operation can answer (:func:`~skillstream_gateway.replies.document_problems`)."""
     generate = app.openapi
     _, components = msgspec.json.schema_components(_SCHEMA_TYPES, ref_template="#/components/schemas/{name}")
 
@@ -59,7 +62,7 @@ def _merge_schemas(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
-            app.openapi_schema = schema
+            app.openapi_schema = document_problems(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

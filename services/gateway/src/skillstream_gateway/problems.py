@@ -16,6 +16,10 @@ exception                              problem
 anything else                          500 ``internal``; the detail is logged, never returned
 =====================================  =========================================================================
 
+Every 503 carries ``Retry-After`` (seconds: :data:`RETRY_AFTER_SECONDS`, or what
+:func:`install_problem_handlers` was given), whoever raised it. A problem's text is JSON-escaped when it
+holds what UTF-8 cannot carry (a lone surrogate echoed from a refused request), so the answer stays a 4xx.
+
 :class:`BodySizeLimitMiddleware` refuses bodies over the limit with 413 ``payload-too-large``: at once when
 ``Content-Length`` says so, and while reading when a chunked body grows past it.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import http
 import http.client
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,6 +81,9 @@ CODE_SLUGS: Mapping[ErrorCode, str] = {
 }
 """Error code of a service's reply → problem slug (the status is the one the service sent)."""
 
+RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` of a 503 when nothing else was configured, seconds."""
+
 _TITLES: Mapping[int, str] = {413: "Payload Too Large", 422: "Invalid Request", 500: "Internal Error"}
 _INTERNAL_DETAIL = "An internal error occurred; it has been logged."
 _log = structlog.get_logger(__name__)
@@ -102,7 +110,20 @@ def problem(
         body["instance"] = instance
     if errors is not None:
         body["errors"] = [dict(e) for e in errors]
-    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
+    sent = dict(headers or {})
+    if status == 503 and not any(k.lower() == "retry-after" for k in sent):
+        sent["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return _ProblemResponse(body, status_code=status, headers=sent, media_type=PROBLEM_MEDIA_TYPE)
+
+
+class _ProblemResponse(JSONResponse):
+    """JSON as Starlette writes it, escaped to ASCII when the text holds a lone surrogate (not UTF-8)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
 def title_for(status: int) -> str:
@@ -160,12 +181,21 @@ class BodyTooLargeError(HTTPException):
         self.limit = limit
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Answer every error of ``app`` with a problem document (see the module docstring for the mapping)."""
+def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int = RETRY_AFTER_SECONDS) -> None:
+    """Answer every error of ``app`` with a problem document (see the module docstring for the mapping);
+    a 503 from a service's reply says ``Retry-After: <retry_after_seconds>``."""
+    retry_after = {"Retry-After": str(retry_after_seconds)}
+
+    async def request_error(request: Request, exc: Exception) -> JSONResponse:
+        response = await _request_error(request, exc)
+        if response.status_code == 503:
+            response.headers.update(retry_after)
+        return response
+
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(RequestError, _request_error)
+    app.add_exception_handler(RequestError, request_error)
     app.add_exception_handler(Exception, _unhandled)
 
 
@@ -311,6 +341,7 @@ def _content_length(scope: Scope) -> int | None:
 __all__ = [
     "CODE_SLUGS",
     "PROBLEM_MEDIA_TYPE",
+    "RETRY_AFTER_SECONDS",
     "STATUS_SLUGS",
     "TYPE_PREFIX",
     "BodySizeLimitMiddleware",

@@ -35,6 +35,9 @@ class GatewaySettings(Settings):
     jwt_audience: str = Field(default=DEFAULT_AUDIENCE, description="required `aud` claim")
     gateway_dev_login: bool = Field(default=False, description="enable POST /auth/dev-login (development only)")
     max_body_bytes: int = Field(default=1_048_576, ge=0, description="largest request body accepted, in bytes")
+    retry_after_seconds: int = Field(
+        default=5, ge=1, le=3600, description="`Retry-After` of a 503 answer (a service or its database down), seconds"
+    )
     session_cookie_secure: bool = Field(default=False, description="mark the session cookie Secure (HTTPS)")
     sse_keepalive_seconds: float = Field(default=15.0, gt=0, description="seconds between SSE keep-alive comments")
     sse_min_interval_seconds: float = Field(

@@ -32,6 +32,8 @@ from skillstream_contracts.tga_queries import (
     KIND_DOWNLOAD_QUALIFICATIONS,
     KIND_DOWNLOAD_UNITS,
     LIST_AVAILABLE,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
     CataloguePage,
     CatalogueStats,
     GetCatalogueStats,
@@ -44,12 +46,15 @@ from skillstream_contracts.tga_queries import (
     UnitPerformanceCriteria,
 )
 from skillstream_gateway.auth import Authenticator, Principal
-from skillstream_gateway.replies import json_response, schema_ref
+from skillstream_gateway.fields import Key, SearchText
+from skillstream_gateway.replies import json_response, problem_responses, schema_ref
 from skillstream_runtime.endpoints import request
 from skillstream_runtime.errors import RequestError
 
 CODE = Path(pattern=r"^[A-Za-z0-9]{3,20}$", description="a TGA national code, e.g. BSBCMM412")
 JOB_ID = Path(pattern=r"^[0-9a-f]{32}$", description="job id: 32 hex digits")
+REPEATED = schema_ref("JobAccepted", "the idempotency key named a job an earlier request made (created false)")
+"""The 200 of a job-starting route repeated with the same idempotency key."""
 SCHEMA_TYPES = (
     CataloguePage,
     CatalogueStats,
@@ -71,7 +76,7 @@ class BulkDownloadBody(BaseModel):
     """Body of ``POST …/bulk-download``: national codes (1..1000) and an optional idempotency key."""
 
     codes: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{3,20}$")]] = Field(min_length=1, max_length=1000)
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    idempotency_key: Key | None = None
 
 
 def catalogue_router(nc: Client, auth: Authenticator) -> APIRouter:
@@ -86,7 +91,7 @@ def catalogue_router(nc: Client, auth: Authenticator) -> APIRouter:
 
     @router.get(
         "/api/units/{code}/elements",
-        responses={200: schema_ref("UnitElements")},
+        responses={200: schema_ref("UnitElements"), **problem_responses(404)},
         summary="Elements of a unit (with their number of performance criteria)",
     )
     async def unit_elements(principal: Admin, code: Annotated[str, CODE]) -> Response:
@@ -94,7 +99,7 @@ def catalogue_router(nc: Client, auth: Authenticator) -> APIRouter:
 
     @router.get(
         "/api/units/{code}/performance-criteria",
-        responses={200: schema_ref("UnitPerformanceCriteria")},
+        responses={200: schema_ref("UnitPerformanceCriteria"), **problem_responses(404)},
         summary="Performance criteria of a unit, each linked to its element",
     )
     async def unit_criteria(principal: Admin, code: Annotated[str, CODE]) -> Response:
@@ -103,7 +108,7 @@ def catalogue_router(nc: Client, auth: Authenticator) -> APIRouter:
 
     @router.get(
         "/api/units/{code}/comprehensive",
-        responses={200: schema_ref("UnitDetail")},
+        responses={200: schema_ref("UnitDetail"), **problem_responses(404)},
         summary="Everything parsed for a unit: elements, criteria, evidence, conditions, foundation skills",
     )
     async def unit_comprehensive(principal: Admin, code: Annotated[str, CODE]) -> Response:
@@ -111,7 +116,7 @@ def catalogue_router(nc: Client, auth: Authenticator) -> APIRouter:
 
     @router.get(
         "/api/qualifications/{code}/comprehensive",
-        responses={200: schema_ref("QualificationDetail")},
+        responses={200: schema_ref("QualificationDetail"), **problem_responses(404)},
         summary="A qualification with its packaging rules and core / elective units",
     )
     async def qualification_comprehensive(principal: Admin, code: Annotated[str, CODE]) -> Response:
@@ -128,13 +133,13 @@ def catalogue_router(nc: Client, auth: Authenticator) -> APIRouter:
 def _available(router: APIRouter, nc: Client, Admin: Any, path: str, ctype: ComponentType, label: str) -> None:
     async def available(
         principal: Admin,
-        search: Annotated[str | None, Query(max_length=100, description="code or title contains")] = None,
+        search: Annotated[SearchText | None, Query(description="code or title contains")] = None,
         status: UsageRecommendation | None = None,
         training_package: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9]{2,10}$")] = None,
         downloaded: bool | None = None,
         state: Annotated[LocalState | None, Query(description="local state, e.g. metadata_only or failed")] = None,
-        page: Annotated[int, Query(ge=1)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     ) -> Response:
         q = ListAvailable(
             component_type=ctype,
@@ -183,7 +188,7 @@ def _downloads(router: APIRouter, nc: Client, Admin: Any, path: str, kind: str, 
         bulk_download,
         methods=["POST"],
         status_code=201,
-        responses={201: schema_ref("JobAccepted")},
+        responses={201: schema_ref("JobAccepted"), 200: REPEATED, **problem_responses(409)},
         summary=f"Download {label} as a job (watch it at download-status or on the dashboard)",
         name=f"{path}_bulk_download",
     )
@@ -191,7 +196,7 @@ def _downloads(router: APIRouter, nc: Client, Admin: Any, path: str, kind: str, 
         f"/api/{path}/download-status/{{job_id}}",
         download_status,
         methods=["GET"],
-        responses={200: schema_ref("JobDetail")},
+        responses={200: schema_ref("JobDetail"), **problem_responses(404)},
         summary=f"A {label} download job with its live progress",
         name=f"{path}_download_status",
     )

@@ -34,20 +34,27 @@ from skillstream_contracts.jobs import (
     RequestJob,
 )
 from skillstream_gateway.auth import Authenticator, Principal
-from skillstream_gateway.replies import json_response, schema_ref
+from skillstream_gateway.fields import CursorText, JsonObject, Key, KindText
+from skillstream_gateway.replies import json_response, problem_responses, schema_ref
 from skillstream_runtime.endpoints import request
 
 JOB_ID = Path(pattern=r"^[0-9a-f]{32}$", description="job id: 32 hex digits")
 SCHEMA_TYPES = (JobView, JobDetail, JobPage, JobAccepted, JobKindList)
 """The reply bodies, for the OpenAPI components."""
+REPEATED = schema_ref("JobAccepted", "an earlier request made the job already (created false)")
+"""The 200 of a job-starting route repeated (the same idempotency key, the same retry)."""
 
 
 class JobRequestBody(BaseModel):
     """Body of ``POST /api/jobs``."""
 
-    kind: str = Field(min_length=1, max_length=100, description="a registered job kind (GET /api/job-kinds)")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="the kind's parameters")
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: KindText = Field(description="a registered job kind (GET /api/job-kinds)")
+    parameters: JsonObject = Field(
+        default_factory=dict,
+        description="the kind's parameters: keys and strings without control characters (tab and line breaks "
+        "allowed in strings), integers within 64 bits, nested at most 16 deep",
+    )
+    idempotency_key: Key | None = None
     priority: int = Field(default=0, ge=-10, le=10)
 
 
@@ -67,12 +74,16 @@ def jobs_router(nc: Client, auth: Authenticator) -> APIRouter:
         return json_response(await request(nc, LIST_JOB_KINDS, ListJobKinds(), JobKindList))
 
     @router.post(
-        "/api/jobs", tags=["jobs"], status_code=201, responses={201: schema_ref("JobAccepted")}, summary="Start a job"
+        "/api/jobs",
+        tags=["jobs"],
+        status_code=201,
+        responses={201: schema_ref("JobAccepted"), 200: REPEATED, **problem_responses(409)},
+        summary="Start a job",
     )
     async def start_job(
         body: JobRequestBody,
         principal: Manage,
-        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+        idempotency_key: Annotated[Key | None, Header()] = None,
     ) -> Response:
         cmd = RequestJob(
             kind=body.kind,
@@ -88,11 +99,11 @@ def jobs_router(nc: Client, auth: Authenticator) -> APIRouter:
     @router.get("/api/jobs", tags=["jobs"], responses={200: schema_ref("JobPage")}, summary="List jobs, newest first")
     async def list_jobs(
         principal: View,
-        kind: str | None = None,
+        kind: KindText | None = None,
         status: JobStatus | None = None,
-        requested_by: str | None = None,
+        requested_by: Key | None = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Query(max_length=500)] = None,
+        cursor: Annotated[CursorText | None, Query(description="next_cursor of the previous page")] = None,
     ) -> Response:
         mine = visible_to(principal)
         if mine is not None:
@@ -100,7 +111,12 @@ def jobs_router(nc: Client, auth: Authenticator) -> APIRouter:
         q = ListJobs(kind=kind, status=status, requested_by=requested_by, limit=limit, cursor=cursor)
         return json_response(await request(nc, LIST_JOBS, q, JobPage))
 
-    @router.get("/api/jobs/{job_id}", tags=["jobs"], responses={200: schema_ref("JobDetail")}, summary="One job")
+    @router.get(
+        "/api/jobs/{job_id}",
+        tags=["jobs"],
+        responses={200: schema_ref("JobDetail"), **problem_responses(404)},
+        summary="One job",
+    )
     async def get_job(principal: View, job_id: Annotated[str, JOB_ID]) -> Response:
         q = GetJob(job_id=job_id, visible_to=visible_to(principal))
         return json_response(await request(nc, GET_JOB, q, JobDetail))
@@ -109,7 +125,7 @@ def jobs_router(nc: Client, auth: Authenticator) -> APIRouter:
         "/api/jobs/{job_id}/cancel",
         tags=["jobs"],
         status_code=202,
-        responses={202: schema_ref("JobView")},
+        responses={202: schema_ref("JobView"), **problem_responses(404, 409)},
         summary="Cancel a job (items in flight finish)",
     )
     async def cancel_job(principal: Manage, job_id: Annotated[str, JOB_ID]) -> Response:
@@ -132,7 +148,7 @@ def _run_again_routes(router: APIRouter, nc: Client, manage: Any) -> None:
             f"/api/jobs/{{job_id}}/{action}",
             tags=["jobs"],
             status_code=201,
-            responses={201: schema_ref("JobAccepted")},
+            responses={201: schema_ref("JobAccepted"), 200: REPEATED, **problem_responses(404, 409)},
             summary=summary,
             name=action.replace("-", "_"),
         )(_run_again(nc, manage, subject))

@@ -36,6 +36,7 @@ from skillstream_contracts.media_queries import (
     QueueStatus,
 )
 from skillstream_gateway.auth import Authenticator, Principal
+from skillstream_gateway.fields import INT32_MAX
 from skillstream_gateway.media_replies import (
     PREFIX,
     BulkDownloadStarted,
@@ -49,7 +50,7 @@ from skillstream_gateway.media_replies import (
     queue_reply,
     started_reply,
 )
-from skillstream_gateway.replies import json_response, schema_ref
+from skillstream_gateway.replies import json_response, problem_responses, schema_ref
 from skillstream_runtime.endpoints import request
 from skillstream_runtime.errors import RequestError
 
@@ -82,13 +83,13 @@ def media_router(nc: Client, auth: Authenticator) -> APIRouter:
 
     @router.get(
         f"{PREFIX}/bulk-download-status",
-        responses={200: schema_ref("BulkDownloadStatus")},
+        responses={200: schema_ref("BulkDownloadStatus"), **problem_responses(404)},
         summary="One bulk download (default the latest) with a page of its courses",
     )
     async def bulk_download_status(
         principal: Admin,
         job_id: _JOB_ID = None,
-        courses_offset: Annotated[int, Query(ge=0)] = 0,
+        courses_offset: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
         courses_limit: Annotated[int, Query(ge=1, le=MAX_COURSES_PAGE)] = 100,
     ) -> Response:
         q = GetBulkStatus(job_id=job_id, courses_offset=courses_offset, courses_limit=courses_limit)
@@ -130,7 +131,7 @@ def media_router(nc: Client, auth: Authenticator) -> APIRouter:
 
     @router.get(
         f"{PREFIX}/{{course_id}}/download-status",
-        responses={200: schema_ref("CourseDownloadStatus")},
+        responses={200: schema_ref("CourseDownloadStatus"), **problem_responses(404)},
         summary="One course in a bulk download (default the latest holding it)",
     )
     async def course_download_status(
@@ -175,7 +176,7 @@ def _download_routes(router: APIRouter, nc: Client, Admin: Any) -> None:
             download_all,
             methods=[method],
             status_code=202,
-            responses={202: schema_ref("BulkDownloadStarted")},
+            responses={202: schema_ref("BulkDownloadStarted"), **problem_responses(409)},
             summary="Download every course (or one, ?test=true) as a job; follow it at status_url / progress_url",
             name=f"media_download_all_{method.lower()}",
         )
