@@ -4,11 +4,13 @@ One subject per aggregate instance (``tga.unit.BSBCMM412``). An append carries `
 id: JetStream stores a re-sent event once within the stream's duplicate window) and, when the caller gives
 ``expected_last_sequence``, ``Nats-Expected-Last-Subject-Sequence`` — the stream sequence of the aggregate's
 last event as the caller saw it (0: the aggregate must not exist yet). Several events for one aggregate are
-appended as one JetStream *atomic batch* (NATS ≥ 2.12, ``allow_atomic``): all are stored or none.
+appended as one JetStream *atomic batch* (NATS ≥ 2.12, ``allow_atomic``): all are stored or none. Appends and
+loads are sent again through a NATS outage (:mod:`skillstream_runtime.outage`) with the same event ids.
 
 Errors: :class:`~skillstream_runtime.errors.ConcurrencyError` when the aggregate moved on (JetStream
-``err_code`` 10071), :class:`StreamNotFoundError` when no stream listens on the subject, :class:`AppendError`
-otherwise. Reading decodes through the stream's :class:`EventRegistry`, so upcasters apply on read.
+``err_code`` 10071; also a repeated conditional append whose first try was stored: the caller reloads),
+:class:`StreamNotFoundError` when no stream listens on the subject, :class:`AppendError` otherwise (also an
+outage longer than the policy). Reading decodes through the stream's :class:`EventRegistry` (upcasters apply).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from skillstream_contracts.streams import StreamDefinition
 from skillstream_runtime.concurrency import for_each
 from skillstream_runtime.envelope import EnvelopeWriter, metadata_for, stream_position
 from skillstream_runtime.errors import AppendError, ConcurrencyError, EventStoreError, StreamNotFoundError
+from skillstream_runtime.outage import DEFAULT_POLICY, OutageGuard, OutagePolicy
 
 _WRONG_LAST_SEQUENCE = 10071
 _BATCH_DUPLICATE_MSG_ID = 10201
@@ -163,13 +166,22 @@ async def ensure_stream(nc: Client, definition: StreamDefinition, replicas: int 
 class EventStore:
     """Append and read events of the streams whose registries it is given.
 
-    ``registries`` maps stream name → :class:`EventRegistry`; ``timeout`` is seconds per JetStream request.
+    ``registries`` maps stream name → :class:`EventRegistry`; ``timeout`` is seconds per JetStream request;
+    ``outage`` how long a request is retried while NATS is unreachable.
     """
 
-    def __init__(self, nc: Client, registries: Mapping[str, EventRegistry], timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        registries: Mapping[str, EventRegistry],
+        timeout: float = 10.0,
+        *,
+        outage: OutagePolicy = DEFAULT_POLICY,
+    ) -> None:
         self._nc = nc
         self._writers = {name: EnvelopeWriter(r) for name, r in registries.items()}
         self._timeout = timeout
+        self._guard = OutageGuard(nc, outage)
 
     def registry(self, stream: str) -> EventRegistry:
         return self._writer(stream).registry
@@ -199,7 +211,7 @@ class EventStore:
         Raises:
             ConcurrencyError: the subject's last sequence differs from ``expected_last_sequence``.
             StreamNotFoundError: no stream listens on ``subject``.
-            AppendError: JetStream refused the append, or it timed out.
+            AppendError: JetStream refused the append, or NATS stayed unreachable longer than the outage policy.
         """
         if not events:
             raise ValueError("append needs at least one event")
@@ -209,15 +221,11 @@ class EventStore:
         messages = [writer.message(aggregate_id, e) for e in events]
         if expected_last_sequence is not None:
             messages[0][1][Headers.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(expected_last_sequence)
-        try:
-            if len(messages) == 1:
-                reply = await self._nc.request(subject, messages[0][0], timeout=self._timeout, headers=messages[0][1])
-            else:
-                reply = await self._publish_batch(subject, messages)
-        except nats.errors.NoRespondersError as e:
-            raise StreamNotFoundError(f"no stream listens on {subject}") from e
-        except nats.errors.TimeoutError as e:
-            raise AppendError(f"append to {subject} timed out after {self._timeout}s") from e
+        reply = await self._guard.call(
+            lambda: self._send(subject, messages),
+            what=f"append to {subject}",
+            give_up=lambda e: AppendError(f"append to {subject} failed: NATS unreachable ({type(e).__name__})"),
+        )
         ack = msgspec.json.decode(reply.data)  # the ack as a dict; ~10× faster than json.loads
         error = ack.get("error")
         if error is None:
@@ -235,6 +243,16 @@ class EventStore:
         if code == _BATCH_DUPLICATE_MSG_ID:
             return await self._resolve_batch_duplicate(stream, subject, events, error)
         raise AppendError(f"JetStream refused the append to {subject}: {error}")
+
+    async def _send(self, subject: str, messages: list[tuple[bytes, dict[str, str]]]) -> Msg:
+        try:
+            if len(messages) == 1:
+                return await self._nc.request(subject, messages[0][0], timeout=self._timeout, headers=messages[0][1])
+            return await self._publish_batch(subject, messages)
+        except nats.errors.NoRespondersError as e:
+            if self._nc.is_connected:  # else NATS is reconnecting: the append is sent again
+                raise StreamNotFoundError(f"no stream listens on {subject}") from e
+            raise
 
     async def _publish_batch(self, subject: str, messages: list[tuple[bytes, dict[str, str]]]) -> Msg:
         # ADR-50 atomic batch: core publishes carry Nats-Batch-Id/Sequence; the last one commits and is the
@@ -298,8 +316,16 @@ class EventStore:
         consumer is created, so thousands of concurrent loads stay cheap.
 
         Raises:
-            EventStoreError: the server answered with an error status or timed out.
+            EventStoreError: the server answered with an error status, or NATS stayed unreachable longer than
+                the outage policy.
         """
+        return await self._guard.call(
+            lambda: self._load_once(stream, subject, after_sequence),
+            what=f"load {subject}",
+            give_up=lambda e: EventStoreError(f"loading {subject} failed: NATS unreachable ({type(e).__name__})"),
+        )
+
+    async def _load_once(self, stream: StreamDefinition, subject: str, after_sequence: int) -> list[RecordedEvent]:
         out: list[RecordedEvent] = []
         registry = self.registry(stream.name)
         start = after_sequence + 1
@@ -310,10 +336,7 @@ class EventStore:
                 request = {"seq": start, "next_by_subj": subject, "batch": _DIRECT_BATCH}
                 await self._nc.publish(f"$JS.API.DIRECT.GET.{stream.name}", msgspec.json.encode(request), reply=inbox)
                 while True:
-                    try:
-                        msg = await sub.next_msg(timeout=self._timeout)
-                    except nats.errors.TimeoutError as e:
-                        raise EventStoreError(f"loading {subject} timed out after {self._timeout}s") from e
+                    msg = await sub.next_msg(timeout=self._timeout)  # a timeout: the load is tried again
                     headers = msg.headers or {}
                     status = headers.get("Status")
                     if status == "404":

@@ -14,8 +14,15 @@ The protocol is drawn in :mod:`skillstream_contracts.jobs`. Here:
   events with the job headers the orchestrator follows.
 
 A handler must be resumable (a redelivered job runs again): it reads its own stream to skip the items it
-already finished. It ends the job with :meth:`JobContext.report_end`; if it raises, or returns without ending
-the job, the worker ends it as failed with the owner's ``lifecycle_event``.
+already finished. It ends the job with :meth:`JobContext.report_end`; if it raises, returns without ending the
+job, or runs longer than ``JobWorkerSettings.timeout``, the worker ends it as failed with the owner's
+``lifecycle_event``. A NATS outage does not end a job: the event store retries its appends and loads until
+NATS is back (:mod:`skillstream_runtime.outage`), so the job pauses, bounded by its timeout.
+
+A job ends exactly once: its end has a deterministic event id (a repeat within the stream's duplicate window is
+stored once) and :meth:`JobContext.report_end` reads the job's subject first, so a second end (the handler's
+and the worker's, or two runs of a redelivered job) is never appended. A dispatch redelivered to the process
+already running its job waits for that run instead of starting a second one.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +62,7 @@ from skillstream_runtime.jobkinds import (
     register_kind,
     work_consumer_name,
 )
+from skillstream_runtime.outage import through_outage
 from skillstream_runtime.workqueue import ACK, Delivery, Outcome, WorkConsumer, consumer_config
 
 log = structlog.get_logger(__name__)
@@ -61,17 +70,27 @@ log = structlog.get_logger(__name__)
 _DISPATCH = msgspec.json.Decoder(JobDispatch)
 
 _ENDED = (JobCompleted, JobFailed, JobCancelled)
+_ENDING = (JobPhase.COMPLETED, JobPhase.FAILED, JobPhase.CANCELLED)
+_END_IDS = uuid.UUID("5b0f6f3e-2a57-4f0c-9c55-0d6c1f7e4a10")  # namespace of the jobs' end event ids
+
+
+def end_event_id(job_id: str) -> str:
+    """The event id of the event that ends job ``job_id`` (whatever its phase): one per job, so a repeated end
+    is stored once (JetStream's duplicate window, the in-memory store's ids)."""
+    return uuid.uuid5(_END_IDS, f"{job_id}/end").hex
 
 
 @dataclass(frozen=True, kw_only=True)
 class JobWorkerSettings:
     """``concurrency``: jobs of the kind running at once across every replica (``max_ack_pending``);
     ``ack_wait``: seconds without a heartbeat before a job is handed to another replica (heartbeats go
-    every third of it); ``fetch_timeout``: seconds per idle fetch."""
+    every third of it); ``fetch_timeout``: seconds per idle fetch; ``timeout``: seconds a run of a job may
+    take, NATS outages included, before the worker ends it as failed (None: no limit)."""
 
     concurrency: int = 1
     ack_wait: float = 30.0
     fetch_timeout: float = 2.0
+    timeout: float | None = 6 * 3600.0
 
 
 LifecycleEvent = Callable[["JobContext", JobPhase, str | None], Event]
@@ -123,37 +142,45 @@ class JobContext:
         reason: str | None = None,
     ) -> AppendResult:
         """Append ``event`` to the job's own subject with the ``job_phase`` header (and ``total`` items,
-        a small JSON ``summary``, a failure ``reason``). Ending phases set :attr:`ended`."""
-        result = await self.store.append(
-            self.stream,
-            self.subject,
-            self.job_id,
-            [
-                self.new_event(
-                    event,
-                    self.report(
-                        phase=phase.value,
-                        total=total,
-                        summary=None if summary is None else json.dumps(summary, separators=(",", ":")),
-                        reason=reason,
-                    ),
-                )
-            ],
+        a small JSON ``summary``, a failure ``reason``). Ending phases set :attr:`ended` and carry the job's
+        end event id (:func:`end_event_id`)."""
+        new = self.new_event(
+            event,
+            self.report(
+                phase=phase.value,
+                total=total,
+                summary=None if summary is None else json.dumps(summary, separators=(",", ":")),
+                reason=reason,
+            ),
         )
-        if phase in (JobPhase.COMPLETED, JobPhase.FAILED, JobPhase.CANCELLED):
+        if phase in _ENDING:
+            new = NewEvent(
+                event=new.event, event_id=end_event_id(self.job_id), correlation_id=new.correlation_id, job=new.job
+            )
+        result = await self.store.append(self.stream, self.subject, self.job_id, [new])
+        if phase in _ENDING:
             self.ended = phase
         return result
 
     async def report_end(
         self, event: Event, phase: JobPhase, *, summary: dict[str, Any] | None = None, reason: str | None = None
     ) -> AppendResult:
-        """End the job: ``phase`` is completed, failed or cancelled.
+        """End the job: ``phase`` is completed, failed or cancelled. Once only: when the job's subject already
+        holds an end of this job (another run ended it), nothing is appended, :attr:`ended` becomes that end's
+        phase and the result is that event's, marked ``duplicate``.
 
         Raises:
             ValueError: ``phase`` does not end a job.
         """
-        if phase not in (JobPhase.COMPLETED, JobPhase.FAILED, JobPhase.CANCELLED):
+        if phase not in _ENDING:
             raise ValueError(f"{phase} does not end a job")
+        for r in await self.store.load(self.stream, self.subject):
+            report = r.metadata.job
+            if report is not None and report.job_id == self.job_id and report.phase in _ENDING:
+                self.ended = JobPhase(report.phase)
+                return AppendResult(
+                    stream=r.stream, first_sequence=r.sequence, last_sequence=r.sequence, duplicate=True
+                )
         return await self.report_phase(event, phase, summary=summary, reason=reason)
 
     async def report_item(
@@ -206,6 +233,7 @@ class JobWorker:
         self._handler = handler
         self._lifecycle_event = lifecycle_event
         self._log = log.bind(kind=spec.kind)
+        self._running: dict[str, asyncio.Future[None]] = {}  # job id → its run in this process
 
     async def run(self) -> None:
         """Register the kind and its durable work consumer, then run its jobs (at most ``concurrency`` in this
@@ -234,6 +262,22 @@ class JobWorker:
         await consumer.run(self._nc)
 
     async def _run_job(self, dispatch: JobDispatch, _: Delivery) -> Outcome:
+        running = self._running.get(dispatch.job_id)
+        if running is not None:
+            # redelivered (a heartbeat lost in an outage) to the process that runs it: wait for that run
+            self._log.info("job already running here, redelivery waits for it", job_id=dispatch.job_id)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(running)
+            return ACK
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._running[dispatch.job_id] = done
+        try:
+            return await self._run_once(dispatch)
+        finally:
+            del self._running[dispatch.job_id]
+            done.set_result(None)
+
+    async def _run_once(self, dispatch: JobDispatch) -> Outcome:
         job = JobContext(dispatch, self._store, self._stream)
         log_ = self._log.bind(job_id=dispatch.job_id)
         watcher = asyncio.create_task(watch_cancel(self._nc, job.job_id, job.cancel_event))
@@ -252,27 +296,43 @@ class JobWorker:
         return ACK
 
     async def _handle(self, job: JobContext, log_: Any) -> None:
+        limit = asyncio.timeout(self.settings.timeout)
         try:
-            await self._handler(job)
+            async with limit:
+                await self._handler(job)
+        except TimeoutError as e:
+            if not limit.expired():
+                await self._fail(job, log_, e)
+                return
+            reason = f"the job ran longer than its timeout of {self.settings.timeout:g}s"
+            log_.error(reason)
+            await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
+            return
         except asyncio.CancelledError:
             raise  # process shutting down: the job is redelivered and resumed elsewhere
-        except Exception as e:
-            log_.exception("job handler failed")
-            reason = f"{type(e).__name__}: {e}"
-            await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
+        except Exception as e:  # noqa: BLE001 - any failure of the handler ends the job failed, once
+            await self._fail(job, log_, e)
             return
         if job.ended is None:
             reason = "the job handler returned without ending the job"
             log_.error(reason)
             await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
 
+    async def _fail(self, job: JobContext, log_: Any, error: Exception) -> None:
+        log_.exception("job handler failed", exc_info=error)
+        if job.ended is not None:
+            return  # the handler ended the job before it raised: that end stands
+        reason = f"{type(error).__name__}: {error}"
+        await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
+
 
 async def watch_cancel(nc: Client, job_id: str, flag: asyncio.Event) -> None:
     """Set ``flag`` once the job is asked to stop (``JobCancelRequested``, or the orchestrator ends it as
     cancelled or failed); runs until cancelled. Follows the job's subject on ``JOBS`` with an ordered consumer
     (headers only: replays its few events, then live), so it sees a request made before it started."""
-    sub = await nc.jetstream().subscribe(
-        JOBS.aggregate_subject("job", job_id), ordered_consumer=True, headers_only=True
+    subject = JOBS.aggregate_subject("job", job_id)
+    sub = await through_outage(
+        lambda: nc.jetstream().subscribe(subject, ordered_consumer=True, headers_only=True), what=f"follow {subject}"
     )
     try:
         async for m in sub.messages:
@@ -290,6 +350,7 @@ __all__ = [
     "JobWorker",
     "JobWorkerSettings",
     "LifecycleEvent",
+    "end_event_id",
     "ensure_work_stream",
     "get_kind",
     "list_kinds",

@@ -9,7 +9,9 @@ handler taking the message. The loop here does the consumer plumbing every react
 - messages are fetched in batches of up to ``batch`` and handled one by one, in stream order;
 - a message is acknowledged only after its handler returned, so a crash redelivers it; a handler that
   raises gets the message back after ``retry_delay`` seconds (``nak`` with a delay). Handlers must therefore
-  be idempotent: decide on the aggregate's events and append with deterministic event ids.
+  be idempotent: decide on the aggregate's events and append with deterministic event ids;
+- a NATS outage pauses the loop: creating the consumer, a fetch and a settle that fail with a transient error
+  (:func:`skillstream_runtime.outage.is_transient`) are tried again until nats-py has reconnected.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from skillstream_runtime.outage import is_transient, through_outage
 
 if TYPE_CHECKING:
     from skillstream_runtime.host import ServiceContext
@@ -63,11 +67,11 @@ async def _bind(nc: Client, r: Reaction) -> Any:
     )
     while True:
         try:
-            await js.add_consumer(r.stream, config)
+            await through_outage(lambda: js.add_consumer(r.stream, config), what=f"consumer {r.durable}")
             break
         except nats.js.errors.NotFoundError:  # the owner has not created its stream yet
             await asyncio.sleep(r.retry_delay)
-    return await js.pull_subscribe_bind(r.durable, stream=r.stream)
+    return await through_outage(lambda: js.pull_subscribe_bind(r.durable, stream=r.stream), what=r.durable)
 
 
 async def run_reaction(nc: Client, r: Reaction) -> None:
@@ -80,18 +84,34 @@ async def run_reaction(nc: Client, r: Reaction) -> None:
                 msgs = await psub.fetch(r.batch, timeout=2.0)
             except TimeoutError:
                 continue
+            except Exception as e:
+                if not is_transient(e):
+                    raise
+                bound.warning("fetch failed: NATS unreachable", error=repr(e))
+                await asyncio.sleep(r.retry_delay)
+                continue
             for m in msgs:
-                try:
-                    await r.handler(m)
-                except Exception as e:  # noqa: BLE001 - retried after a delay; handlers are idempotent
-                    bound.warning("reaction failed, will retry", error=repr(e), sequence=m.metadata.sequence.stream)
-                    await m.nak(delay=r.retry_delay)
-                    continue
-                await m.ack()
+                await _handle(r, m, bound)
     finally:
         # cancelled at shutdown: without this, NATS's drain waits out its timeout on the pull inbox
         with contextlib.suppress(Exception):
             await psub.unsubscribe()
+
+
+async def _handle(r: Reaction, m: Msg, bound: Any) -> None:
+    try:
+        try:
+            await r.handler(m)
+        except Exception as e:  # noqa: BLE001 - retried after a delay; handlers are idempotent
+            bound.warning("reaction failed, will retry", error=repr(e), sequence=m.metadata.sequence.stream)
+            await m.nak(delay=r.retry_delay)
+            return
+        await m.ack()
+    except Exception as e:
+        if not is_transient(e):
+            raise
+        # NATS is unreachable: the message stays unsettled and is redelivered after ack_wait
+        bound.warning("settle failed: NATS unreachable", error=repr(e), sequence=m.metadata.sequence.stream)
 
 
 def reactions(

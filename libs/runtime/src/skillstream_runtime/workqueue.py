@@ -15,6 +15,9 @@ work queue needs:
 - a body that does not decode is logged and terminated; a handler that raises is logged and its message left
   unsettled, so JetStream redelivers it after ``ack_wait`` (to any replica); a cancelled loop (shutdown) leaves
   the messages in hand unsettled too. Handlers must therefore be idempotent: decide on the aggregate's events.
+- a NATS outage pauses the loop: a fetch or a settle that fails with a transient error
+  (:func:`skillstream_runtime.outage.is_transient`) is tried again after a second (an unsettled message is
+  redelivered), until nats-py has reconnected.
 
 :attr:`Delivery.number` is JetStream's delivery count (1 on the first delivery): a handler tells a crashed
 attempt (redelivered) from a duplicate message (first delivery) by it.
@@ -35,9 +38,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from skillstream_runtime.outage import is_transient
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+_OUTAGE_PAUSE = 1.0  # seconds between fetches while NATS is unreachable
 
 
 async def keep_alive(msg: Msg, ack_wait: float) -> None:
@@ -152,6 +159,12 @@ class WorkConsumer(Generic[T]):
                     msgs = await psub.fetch(self.concurrency - len(running), timeout=self.fetch_timeout)
                 except TimeoutError:  # nats.errors.TimeoutError is one: nothing to do yet
                     continue
+                except Exception as e:
+                    if not is_transient(e):
+                        raise
+                    log.warning("fetch failed: NATS unreachable", consumer=self.durable, error=repr(e))
+                    await asyncio.sleep(_OUTAGE_PAUSE)
+                    continue
                 for msg in msgs:
                     task = asyncio.create_task(self._one(msg, settled))
                     running.add(task)
@@ -189,12 +202,18 @@ class WorkConsumer(Generic[T]):
 
 
 async def _settle(msg: Msg, outcome: Outcome) -> None:
-    if outcome.settle is Settle.ACK:
-        await msg.ack()
-    elif outcome.settle is Settle.NAK:
-        await msg.nak(delay=outcome.delay)
-    else:
-        await msg.term()
+    try:
+        if outcome.settle is Settle.ACK:
+            await msg.ack()
+        elif outcome.settle is Settle.NAK:
+            await msg.nak(delay=outcome.delay)
+        else:
+            await msg.term()
+    except Exception as e:
+        if not is_transient(e):
+            raise
+        # NATS is unreachable: the message stays unsettled and is redelivered; its handler is idempotent
+        log.warning("settle failed: NATS unreachable", subject=msg.subject, settle=outcome.settle.value, error=repr(e))
 
 
 __all__ = [
