@@ -14,7 +14,9 @@ families (DESIGN.md "Work distribution"; REFERENCE-OPERATIONS.md §1.4):
 
 Work messages carry no URL: URLs are signed when a download starts (seed 001's expired-URL defect). The consumer
 loop itself is the runtime's (:class:`skillstream_runtime.workqueue.WorkConsumer`); this module defines the
-stream, the consumer and the messages.
+stream, the consumer and the messages. Publishing and purging ride out a NATS outage
+(:func:`skillstream_runtime.outage.through_outage`); a re-sent message carries the same ``Nats-Msg-Id``, so the
+stream stores it once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nats.aio.client import Client
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
 from skillstream_media_downloader.domain.work import SegmentWork
+from skillstream_runtime.outage import through_outage
 from skillstream_runtime.workqueue import consumer_config
 
 WORK_STREAM: Final = "MEDIA_WORK"
@@ -85,11 +88,10 @@ class MediaWorkQueue:
 
     async def enqueue(self, work: SegmentWork) -> None:
         """Publish ``work`` now (deduplicated per job and segment within the stream's duplicate window)."""
-        await self._nc.jetstream().publish(
-            segment_subject(work.job_id, work.segment_id),
-            msgspec.json.encode(work),
-            stream=WORK_STREAM,
-            headers={"Nats-Msg-Id": f"seg-{work.job_id}-{work.segment_id}"},
+        subject = segment_subject(work.job_id, work.segment_id)
+        body, headers = msgspec.json.encode(work), {"Nats-Msg-Id": f"seg-{work.job_id}-{work.segment_id}"}
+        await through_outage(
+            lambda: self._nc.jetstream().publish(subject, body, stream=WORK_STREAM, headers=headers), what=subject
         )
 
     async def schedule(self, work: SegmentWork, due: dt.datetime, attempt: int) -> None:
@@ -98,22 +100,26 @@ class MediaWorkQueue:
         at = dt.datetime.fromtimestamp(math.ceil(due.timestamp()), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         # A retry comes after events the queued sequence does not cover: its handler reads the subject.
         retry = msgspec.structs.replace(work, queued_sequence=None)
-        await self._nc.jetstream().publish(
-            retry_subject(work.job_id, work.segment_id),
-            msgspec.json.encode(retry),
-            stream=WORK_STREAM,
-            headers={
-                "Nats-Schedule": f"@at {at}",
-                "Nats-Schedule-Target": segment_subject(work.job_id, work.segment_id),
-                "Nats-Msg-Id": f"retry-{work.job_id}-{work.segment_id}-{attempt}",
-            },
+        subject, body = retry_subject(work.job_id, work.segment_id), msgspec.json.encode(retry)
+        headers = {
+            "Nats-Schedule": f"@at {at}",
+            "Nats-Schedule-Target": segment_subject(work.job_id, work.segment_id),
+            "Nats-Msg-Id": f"retry-{work.job_id}-{work.segment_id}-{attempt}",
+        }
+        await through_outage(
+            lambda: self._nc.jetstream().publish(subject, body, stream=WORK_STREAM, headers=headers), what=subject
         )
 
     async def purge_job(self, job_id: str) -> None:
         """Drop every queued download and scheduled retry of ``job_id`` (a cancelled bulk download)."""
         js = self._nc.jetstream()
         for prefix in (_SEGMENT, _RETRY):
-            await js.purge_stream(WORK_STREAM, subject=f"{prefix}.{job_id}.>")
+            subject = f"{prefix}.{job_id}.>"
+
+            async def purge(subject: str = subject) -> None:
+                await js.purge_stream(WORK_STREAM, subject=subject)
+
+            await through_outage(purge, what=f"purge {subject}")
 
     async def counts(self) -> dict[str, Any]:
         """``pending`` (not yet delivered), ``in_flight`` (delivered, not acknowledged), ``max_in_flight`` (the

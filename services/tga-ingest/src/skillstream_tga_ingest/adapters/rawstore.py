@@ -4,6 +4,7 @@ downloading again (``skillstream tga reparse``).
 A JetStream object store bucket (``tga_raw``, file storage, replicas as the event streams), content-addressed:
 the object name is the lowercase hex SHA-256 of the bytes, which is the ``raw_key`` of the events'
 ``SourceFile``. Keeping it in NATS rather than a PostgreSQL table means a read-model rebuild never loses it.
+A put or get rides out a NATS outage (:func:`skillstream_runtime.outage.through_outage`): a put is idempotent.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import ObjectStoreConfig, StorageType
+
+from skillstream_runtime.outage import through_outage
 
 BUCKET = "tga_raw"
 
@@ -54,11 +57,14 @@ class RawStore:
     async def put(self, data: bytes) -> str:
         """Keep ``data`` (idempotent: an existing object is not rewritten); returns its key."""
         key = raw_key(data)
+        await through_outage(lambda: self._put(key, data), what=f"put {BUCKET}/{key}")
+        return key
+
+    async def _put(self, key: str, data: bytes) -> None:
         try:
             await self._bucket.get_info(key)
         except nats.js.errors.NotFoundError:
             await self._bucket.put(key, data)
-        return key
 
     async def get(self, key: str) -> bytes:
         """The bytes under ``key``.
@@ -67,7 +73,7 @@ class RawStore:
             RawFileMissing: nothing is stored under ``key``.
         """
         try:
-            result = await self._bucket.get(key)
+            result = await through_outage(lambda: self._bucket.get(key), what=f"get {BUCKET}/{key}")
         except nats.js.errors.NotFoundError as e:
             raise RawFileMissing(f"no raw file {key} in {BUCKET}") from e
         return bytes(result.data or b"")
