@@ -5,7 +5,7 @@ documentation of every problem an operation can answer.
 :func:`document_problems` adds, to every operation of the finished OpenAPI document, the ones every route
 shares: 422 (a parameter or body fails validation), for an operation with a permission (it asks a service)
 400 (the service refused the request) and 503 with ``Retry-After`` (the service or its database does not
-answer), and for an operation with a body 413. Each is
+answer), and for an operation with a body 400 (it does not parse) and 413. Each is
 ``application/problem+json`` with the schema ``#/components/schemas/Problem``.
 """
 
@@ -42,7 +42,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 """JSON Schema of a problem document (component ``Problem``)."""
 
 _DESCRIPTIONS = {
-    400: "a service refused the request (invalid_request)",
+    400: "the body does not parse, or a service refused the request (invalid_request)",
     404: "no such resource",
     409: "the resource's state does not allow it",
     413: "the request body is larger than the gateway accepts",
@@ -96,9 +96,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             responses["422"] = problem_response(422)
-            # an operation with a permission asks a service: refused (400) or unanswered (503)
+            # an operation with a permission asks a service: refused (400) or unanswered (503); a body may
+            # not parse (400) or be too large (413)
             statuses = [400, 503] if "x-permission" in operation else []
-            statuses += [413] if method in _BODY_METHODS else []
+            statuses += [400, 413] if method in _BODY_METHODS else []
             for status in statuses:
                 responses.setdefault(str(status), problem_response(status))
             for entry in responses.values():
