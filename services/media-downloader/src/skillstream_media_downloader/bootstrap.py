@@ -79,7 +79,7 @@ def definition(settings: MediaSettings | None = None) -> ServiceDefinition:
             quality=s.quality,
             disk_margin_bytes=s.disk_margin_bytes,
         )
-        worker_settings = JobWorkerSettings(concurrency=s.jobs_at_once, ack_wait=s.ack_wait)
+        worker_settings = JobWorkerSettings(concurrency=s.jobs_at_once, ack_wait=s.ack_wait, timeout=s.job_timeout)
         try:
             await JobWorker(ctx.nc, ctx.store, SPEC, MEDIA, handler(deps), lifecycle_event, worker_settings).run()
         finally:

@@ -46,6 +46,9 @@ class MediaSettings(BaseSettings):
     max_crashes: int = Field(default=5, ge=1, description="deliveries of one attempt before it is failed")
     catalogue_cache: float = Field(default=300.0, ge=0, description="seconds a library summary is reused")
     jobs_at_once: int = Field(default=2, ge=1, le=16, description="bulk downloads planned/followed at once")
+    job_timeout: float = Field(
+        default=6 * 3600.0, gt=0, description="seconds a bulk download may run, NATS outages included, before it fails"
+    )
 
     @field_validator("retry_delays", mode="before")
     @classmethod
