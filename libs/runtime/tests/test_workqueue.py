@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 from skillstream_runtime.workqueue import ACK, TERM, Delivery, Outcome, WorkConsumer, consumer_config, nak
+
+_SEQUENCES = itertools.count(1)
 
 
 @dataclass
@@ -21,10 +24,11 @@ class FakeMsg:
     num_delivered: int = 1
     settled: list[tuple[str, float | None]] = field(default_factory=list)
     heartbeats: int = 0
+    stream_sequence: int = field(default_factory=lambda: next(_SEQUENCES))
 
     @property
     def metadata(self) -> Any:
-        return SimpleNamespace(num_delivered=self.num_delivered)
+        return SimpleNamespace(num_delivered=self.num_delivered, sequence=SimpleNamespace(stream=self.stream_sequence))
 
     async def ack(self) -> None:
         self.settled.append(("ack", None))
@@ -147,6 +151,36 @@ async def test_long_work_sends_heartbeats_and_shutdown_leaves_it_unsettled() -> 
     sub = FakeSubscription([msg])
     await serve_until(consumer(handle, ack_wait=0.03), sub, lambda: msg.heartbeats >= 2)
     assert msg.settled == []  # cancelled mid-work: redelivered to another replica after ack_wait
+
+
+async def test_a_message_redelivered_while_handled_here_is_left_to_its_handler() -> None:
+    release = asyncio.Event()
+    calls = 0
+
+    async def handle(work: str, delivery: Delivery) -> Outcome:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return ACK
+
+    first = FakeMsg(b"x")
+    again = FakeMsg(b"x", num_delivered=2, stream_sequence=first.stream_sequence)  # heartbeats lost in an outage
+    sub = FakeSubscription([first])
+    task = asyncio.create_task(consumer(handle, concurrency=2).serve(sub))
+    await asyncio.sleep(0.02)
+    sub.queue.append(again)
+    async with asyncio.timeout(2):
+        while sub.queue:
+            await asyncio.sleep(0.005)
+    release.set()
+    async with asyncio.timeout(2):
+        while not first.settled:
+            await asyncio.sleep(0.005)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert calls == 1
+    assert (first.settled, again.settled) == ([("ack", None)], [])
 
 
 async def test_a_pause_stops_intake_for_a_while() -> None:

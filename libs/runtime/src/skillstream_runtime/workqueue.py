@@ -15,6 +15,9 @@ work queue needs:
 - a body that does not decode is logged and terminated; a handler that raises is logged and its message left
   unsettled, so JetStream redelivers it after ``ack_wait`` (to any replica); a cancelled loop (shutdown) leaves
   the messages in hand unsettled too. Handlers must therefore be idempotent: decide on the aggregate's events.
+- a message redelivered while this process still handles it (its heartbeats were lost in an outage, so
+  JetStream handed it out again) is left to the handler that has it, which settles it: one message, one
+  handler at a time in a process;
 - a NATS outage pauses the loop: a fetch or a settle that fails with a transient error
   (:func:`skillstream_runtime.outage.is_transient`) is tried again after a second (an unsettled message is
   redelivered), until nats-py has reconnected.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -140,6 +144,7 @@ class WorkConsumer(Generic[T]):
     async def serve(self, psub: PullSubscription) -> None:
         """Take and handle messages from ``psub`` until cancelled (see the module docstring)."""
         running: set[asyncio.Task[None]] = set()
+        in_hand: dict[int, asyncio.Task[None]] = {}  # stream sequence → the task handling that message
         paused_until = 0.0
 
         def settled(outcome: Outcome) -> None:
@@ -166,9 +171,15 @@ class WorkConsumer(Generic[T]):
                     await asyncio.sleep(_OUTAGE_PAUSE)
                     continue
                 for msg in msgs:
+                    sequence = msg.metadata.sequence.stream
+                    if sequence in in_hand:
+                        log.info("redelivered while handled here", consumer=self.durable, subject=msg.subject)
+                        continue
                     task = asyncio.create_task(self._one(msg, settled))
                     running.add(task)
+                    in_hand[sequence] = task
                     task.add_done_callback(running.discard)
+                    task.add_done_callback(functools.partial(_forget, in_hand, sequence))
         finally:
             # Shutdown: messages in hand stay unsettled and go to another replica after ack_wait.
             for t in running:
@@ -199,6 +210,10 @@ class WorkConsumer(Generic[T]):
             heartbeat.cancel()
         await _settle(msg, outcome)
         settled(outcome)
+
+
+def _forget(in_hand: dict[int, asyncio.Task[None]], sequence: int, _: asyncio.Task[None]) -> None:
+    in_hand.pop(sequence, None)
 
 
 async def _settle(msg: Msg, outcome: Outcome) -> None:
