@@ -5,7 +5,10 @@ nats-server and PostgreSQL, asked with an admin token.
 Every operation gets the documented examples, the coverage phase (each parameter's boundaries and values just
 past them, a NUL or a number beyond 64 bits among them) and property-based fuzzing, seeded and capped at
 :data:`MAX_EXAMPLES` cases per operation. The run must find no server error (5xx), no status code and no
-content type the document does not declare, and no response header that breaks its declaration. The two
+content type the document does not declare, no response header or body that breaks its declaration, no
+request breaking the document's bounds that is not refused, and a 405 for a method a path does not have.
+(A request the document allows may still be refused: an unknown job kind, an opaque cursor that is not one
+the gateway made; those answer the documented 400.) The two
 server-sent event streams are left out: they answer an endless ``text/event-stream`` a request/response fuzzer
 cannot finish reading (their refusals are checked in ``services/gateway/tests/test_sse_routes.py``).
 """
@@ -44,6 +47,8 @@ CHECKS = ",".join(
         "status_code_conformance",
         "content_type_conformance",
         "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
         "unsupported_method",
     )
 )
