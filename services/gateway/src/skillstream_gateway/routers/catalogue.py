@@ -9,8 +9,10 @@ every failed component (code, type, kind, reason) and counts metadata-only ones.
 command over NATS.
 
 Errors (problem documents, :mod:`skillstream_gateway.problems`): 401/403 from the permission check; 422 for a
-body or query that fails validation; 404 for a component never downloaded (tga-ingest's ``not_found``) or a
-``download-status`` job that is not a download of that family; 503 when a service does not answer.
+body or query that fails validation (:mod:`skillstream_gateway.fields`: a control character, a page beyond
+``MAX_PAGE``); 404 for a component never downloaded (tga-ingest's ``not_found``) or a ``download-status`` job
+that is not a download of that family; 409 for an idempotency key reused with other codes; 503 with
+``Retry-After`` when a service or its database does not answer.
 """
 
 from typing import Annotated, Any

@@ -3,8 +3,10 @@
 Every route is one command or query to the orchestrator (``skillstream_contracts.jobs`` subjects) whose reply
 is relayed. A caller without ``jobs.view_all`` sees only the jobs it requested: the orchestrator answers
 ``not_found`` (404) for the others. Errors: 401/403 from the permission check, 422 for a body or query that
-fails validation, the orchestrator's typed errors as problem documents (400 unknown kind, 404, 409 ended job
-or reused idempotency key), 503 when it does not answer.
+fails validation (text with a control character or too long, parameters that break
+:data:`~skillstream_gateway.fields.JsonObject`, a number out of bounds: nothing reaches the orchestrator), the
+orchestrator's typed errors as problem documents (400 unknown kind, 404, 409 ended job or reused idempotency
+key), 503 with ``Retry-After`` when it or its database does not answer.
 """
 
 from typing import Annotated, Any

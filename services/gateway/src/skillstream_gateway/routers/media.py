@@ -9,7 +9,8 @@ this one, and add our exact counts (``queued``/``processing``/``retrying``), byt
 Errors (problem documents, :mod:`skillstream_gateway.problems`): 401/403 from the permission check; 422 for a
 query that fails validation (``test=maybe``); 404 when there is no such bulk download or course (the
 service's ``not_found``); 409 ``conflict`` when the catalogue lists nothing to download (the
-media-downloader's ``nothing_to_download``); 503 when a service does not answer.
+media-downloader's ``nothing_to_download``); 503 with ``Retry-After`` when a service or its database does not
+answer.
 """
 
 from typing import Annotated, Any
