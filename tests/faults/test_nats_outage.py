@@ -137,7 +137,9 @@ async def test_a_bulk_download_pauses_through_nats_outages_and_completes(
         assert phases == Counter({"completed": 1}), phases
         assert len(items) == videos
         assert {k: v for k, v in items.items() if len(v) != 1} == {}
-        assert not [f for f in stack.files() if ".part" in f.name]
+        files = stack.files()
+        assert not [f for f in files if ".part" in f.name]
+        assert len(files) == videos  # one file per segment, none written twice under another name
 
 
 async def test_a_package_download_pauses_through_a_nats_outage_and_completes(
