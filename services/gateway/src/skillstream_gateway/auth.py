@@ -7,7 +7,12 @@ bearer token is refused even when a good cookie is present. With the cookie, an 
 
 Errors are problem documents (:mod:`skillstream_gateway.problems`): 401 ``unauthorized`` with
 ``WWW-Authenticate: Bearer …`` (no, malformed, badly signed, expired or foreign token), 403 ``forbidden`` (the
-route's permission is missing), 403 ``csrf`` (cookie without the CSRF header on an unsafe method).
+route's permission is missing), 403 ``csrf`` (cookie without the CSRF header on an unsafe method), 503
+``unavailable`` (the list of revoked sessions cannot be read).
+
+A token signed out with ``DELETE /auth/session`` is revoked on every replica until it expires
+(:mod:`skillstream_gateway.sessions`, :mod:`skillstream_gateway.revocation`): each request checks it, as cookie
+or bearer token alike.
 
 How a route declares its permission (one ``Depends``, which also documents it)::
 
@@ -44,15 +49,35 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from skillstream_gateway.problems import PROBLEM_MEDIA_TYPE, ProblemError
+from skillstream_gateway.openapi_security import (
+    BEARER_SCHEME,
+    COOKIE_SCHEME,
+    document_permissions,
+    problem_responses,
+)
+from skillstream_gateway.problems import ProblemError
+from skillstream_gateway.revocation import RevocationList, RevocationUnavailable, revocation_key
+from skillstream_gateway.sessions import (
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    bearer_token,
+    check_csrf,
+    set_session_cookie,
+    sign_out,
+    unauthorized,
+)
 from skillstream_gateway.settings import GatewaySettings
-from skillstream_gateway.tokens import ALL_PERMISSIONS, Claims, TokenError, dev_subject, mint_token, verify_token
+from skillstream_gateway.tokens import (
+    ALL_PERMISSIONS,
+    VERIFY_LEEWAY_SECONDS,
+    Claims,
+    TokenError,
+    dev_subject,
+    mint_token,
+    verify_token,
+)
 
-SESSION_COOKIE = "skillstream_session"
-CSRF_HEADER = "X-Skillstream-CSRF"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-BEARER_SCHEME = "bearer"
-COOKIE_SCHEME = "session-cookie"
 DEV_LOGIN_TTL_SECONDS = 8 * 3600
 """Lifetime of a token minted by ``POST /auth/dev-login`` (8 hours)."""
 
@@ -68,7 +93,8 @@ class Principal:
     """The authenticated caller.
 
     ``roles`` as in the token (unknown names kept, granting nothing); ``permissions`` granted by the known
-    roles; ``expires_at`` the token's expiry (aware, UTC); ``via`` how the token arrived.
+    roles; ``expires_at`` the token's expiry (aware, UTC); ``via`` how the token arrived; ``revocation_key`` the
+    token's key in the revocation list (None: not checked).
     """
 
     sub: str
@@ -77,11 +103,13 @@ class Principal:
     permissions: frozenset[str]
     expires_at: dt.datetime
     via: Literal["bearer", "cookie"]
+    revocation_key: str | None = None
 
     @classmethod
-    def from_claims(cls, claims: Claims, via: Literal["bearer", "cookie"]) -> "Principal":
-        """The principal a verified token describes."""
-        return cls(claims.sub, claims.name, claims.roles, claims.permissions, claims.expires_at, via)
+    def from_claims(cls, claims: Claims, via: Literal["bearer", "cookie"], token: str | None = None) -> "Principal":
+        """The principal a verified token describes (``token``, when given, names its revocation key)."""
+        key = revocation_key(claims.jti, token) if token is not None else None
+        return cls(claims.sub, claims.name, claims.roles, claims.permissions, claims.expires_at, via, key)
 
     def has(self, permission: str) -> bool:
         """Whether the caller holds ``permission`` (e.g. ``jobs.view_all``)."""
@@ -140,6 +168,8 @@ class Authenticator:
             auto_error=False,
         )
         self._requirements: dict[str, Callable[..., Awaitable[Principal]]] = {}
+        self.revocations: RevocationList | None = None
+        """The revoked sessions (set on first use from the app's NATS connection, or by the caller)."""
         self.authenticated = self._dependency(None)
         """Dependency returning the :class:`Principal` of any authenticated caller (no permission checked)."""
 
@@ -164,27 +194,57 @@ class Authenticator:
             )
         except TokenError as e:
             _log.info("token refused", reason=e.reason, via=via)
-            raise _unauthorized(f"The {via} token was refused: {e.reason}.", e.reason) from e
-        return Principal.from_claims(claims, via)
+            raise unauthorized(f"The {via} token was refused: {e.reason}.", e.reason) from e
+        return Principal.from_claims(claims, via, token)
 
-    def authenticate(self, request: Request) -> Principal:
-        """The caller of ``request``: bearer header first, else the session cookie (with the CSRF rule).
+    def revocation_list(self, request: Request) -> RevocationList | None:
+        """The revoked sessions, opened on first use over the NATS connection of the app's service context
+        (``request.app.state.ctx.nc``); None for an app without one (nothing is revoked then)."""
+        if self.revocations is None:
+            ctx = getattr(request.app.state, "ctx", None)
+            nc = getattr(ctx, "nc", None)
+            if nc is None:
+                return None
+            replicas = getattr(getattr(ctx, "settings", None), "stream_replicas", 1)
+            stopping = getattr(ctx, "stopping", None)
+            self.revocations = RevocationList(nc, replicas=replicas, leeway=VERIFY_LEEWAY_SECONDS, stopping=stopping)
+        return self.revocations
+
+    async def check_revoked(self, request: Request, principal: Principal) -> None:
+        """Refuse a signed-out token.
+
+        Raises:
+            ProblemError: 401 ``unauthorized`` when revoked; 503 ``unavailable`` when the list cannot be read.
+        """
+        revocations = self.revocation_list(request)
+        if revocations is None or principal.revocation_key is None:
+            return
+        try:
+            revoked = await revocations.is_revoked(principal.revocation_key)
+        except RevocationUnavailable as e:
+            _log.warning("revocation list unavailable", error=str(e))
+            raise ProblemError(503, "unavailable", "Sign-in cannot be checked right now; try again shortly.") from e
+        if revoked:
+            raise unauthorized(f"The {principal.via} token was revoked (signed out).", "token revoked")
+
+    async def authenticate(self, request: Request) -> Principal:
+        """The caller of ``request``: bearer header first, else the session cookie (with the CSRF rule); a
+        revoked token is refused either way.
 
         Raises:
             ProblemError: 401 ``unauthorized``; 403 ``csrf`` for a cookie on an unsafe method without
-                ``X-Skillstream-CSRF: 1``.
+                ``X-Skillstream-CSRF: 1``; 503 ``unavailable`` (revocations unreadable).
         """
         token = bearer_token(request)
         if token is not None:
-            return self.verify(token, "bearer")
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
-            raise _unauthorized("Sign in: send `Authorization: Bearer <token>` or the session cookie.", None)
-        principal = self.verify(cookie, "cookie")
-        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
-            raise ProblemError(
-                403, "csrf", f"A cookie-authenticated {request.method} must send the header `{CSRF_HEADER}: 1`."
-            )
+            principal = self.verify(token, "bearer")
+        else:
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if not cookie:
+                raise unauthorized("Sign in: send `Authorization: Bearer <token>` or the session cookie.", None)
+            principal = self.verify(cookie, "cookie")
+            check_csrf(request)
+        await self.check_revoked(request, principal)
         return principal
 
     def require(self, permission: str) -> Callable[..., Awaitable[Principal]]:
@@ -224,7 +284,7 @@ class Authenticator:
         def openapi() -> dict[str, Any]:
             if app.openapi_schema is None:
                 schema = generate()
-                mistakes = _document_permissions(schema, protected_prefix)
+                mistakes = document_permissions(schema, protected_prefix)
                 if mistakes:
                     app.openapi_schema = None
                     raise RuntimeError("routes without a single declared permission: " + "; ".join(mistakes))
@@ -247,7 +307,7 @@ class Authenticator:
             installed: object = getattr(request.app.state, _APP_STATE_KEY, None)
             if installed is not self:
                 raise RuntimeError("Authenticator.install(app) was not called on this app")
-            principal = self.authenticate(request)
+            principal = await self.authenticate(request)
             if permission is not None and not principal.has(permission):
                 raise ProblemError(403, "forbidden", f"This needs the permission {permission}.")
             return principal
@@ -256,26 +316,11 @@ class Authenticator:
         return dependency
 
 
-def bearer_token(request: Request) -> str | None:
-    """The token of the ``Authorization: Bearer`` header, ``None`` without the header.
-
-    Raises:
-        ProblemError: 401 when the header is present but not ``Bearer <token>``.
-    """
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("The Authorization header must be `Bearer <token>`.", "malformed header")
-    return token.strip()
-
-
 def auth_router(settings: GatewaySettings, authenticator: Authenticator) -> APIRouter:
     """The ``/auth/*`` routes (see ``services/gateway/README.md``); ``POST /auth/dev-login`` only when
     ``GATEWAY_DEV_LOGIN`` is true and tokens are HS256 (otherwise it does not exist: 404)."""
     router = APIRouter(prefix="/auth", tags=["auth"])
-    errors = _problem_responses(401)
+    errors = problem_responses(401)
 
     @router.post("/session", responses=errors, summary="Start a cookie session from a bearer token")
     async def create_session(
@@ -286,9 +331,10 @@ def auth_router(settings: GatewaySettings, authenticator: Authenticator) -> APIR
         """Sets the HttpOnly session cookie to the bearer token (it expires with the token); replies ``Me``."""
         token = bearer_token(request)
         if token is None:
-            raise _unauthorized("Send `Authorization: Bearer <token>` to start a session.", None)
+            raise unauthorized("Send `Authorization: Bearer <token>` to start a session.", None)
         principal = authenticator.verify(token, "bearer")
-        _set_session_cookie(response, token, principal.expires_at, settings.session_cookie_secure)
+        await authenticator.check_revoked(request, principal)
+        set_session_cookie(response, token, principal.expires_at, settings.session_cookie_secure)
         return Me.of(principal)
 
     @router.get("/session", responses=errors, summary="The signed-in caller")
@@ -296,14 +342,17 @@ def auth_router(settings: GatewaySettings, authenticator: Authenticator) -> APIR
         """``Me`` of the bearer token or the session cookie; 401 when signed out."""
         return Me.of(principal)
 
-    @router.delete("/session", status_code=204, response_class=Response, summary="Sign out")
-    async def delete_session() -> Response:
-        """Clears the session cookie."""
-        response = Response(status_code=204)
-        response.delete_cookie(
-            SESSION_COOKIE, path="/", secure=settings.session_cookie_secure, httponly=True, samesite="strict"
-        )
-        return response
+    @router.delete(
+        "/session",
+        status_code=204,
+        response_class=Response,
+        responses=problem_responses(401, 403, 503),
+        summary="Sign out",
+    )
+    async def delete_session(request: Request) -> Response:
+        """Revokes the session's token on every replica until it expires (the cookie's, and a bearer token sent
+        along) and clears the cookie. With the cookie alone it needs `X-Skillstream-CSRF: 1` (403 `csrf`)."""
+        return await sign_out(request, authenticator, settings.session_cookie_secure)
 
     secret = settings.signing_secret() if settings.gateway_dev_login else None
     if settings.gateway_dev_login and secret is None:
@@ -311,7 +360,7 @@ def auth_router(settings: GatewaySettings, authenticator: Authenticator) -> APIR
     if secret is not None:
         dev_secret = secret
 
-        @router.post("/dev-login", responses=_problem_responses(422), summary="Development sign-in (no password)")
+        @router.post("/dev-login", responses=problem_responses(422), summary="Development sign-in (no password)")
         async def dev_login(body: DevLogin, response: Response) -> Me:
             """Mints a token for ``dev-<role>``, sets the session cookie, replies ``Me``. Development only."""
             token = mint_token(
@@ -323,66 +372,12 @@ def auth_router(settings: GatewaySettings, authenticator: Authenticator) -> APIR
                 audience=settings.jwt_audience,
             )
             principal = authenticator.verify(token, "cookie")
-            _set_session_cookie(response, token, principal.expires_at, settings.session_cookie_secure)
+            set_session_cookie(response, token, principal.expires_at, settings.session_cookie_secure)
             _log.info("dev login", sub=principal.sub)
             return Me.of(principal)
 
     return router
 
-
-def _set_session_cookie(response: Response, token: str, expires_at: dt.datetime, secure: bool) -> None:
-    max_age = max(0, int((expires_at - dt.datetime.now(dt.UTC)).total_seconds()))
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age, path="/", secure=secure, httponly=True, samesite="strict"
-    )
-
-
-def _unauthorized(detail: str, error: str | None) -> ProblemError:
-    challenge = 'Bearer realm="skillstream"'
-    if error is not None:
-        challenge += f', error="invalid_token", error_description="{error}"'
-    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
-
-
-def _problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"description": "problem document", "content": {PROBLEM_MEDIA_TYPE: {}}} for s in statuses}
-
-
-def _document_permissions(schema: dict[str, Any], protected_prefix: str) -> list[str]:
-    """Set ``x-permission`` (and the 401/403 responses) from the security scopes of each operation; return the
-    mistakes found, as text."""
-    mistakes = []
-    for path, item in schema.get("paths", {}).items():
-        for method, operation in item.items():
-            if not isinstance(operation, dict) or method not in _HTTP_METHODS:
-                continue
-            where = f"{method.upper()} {path}"
-            scopes = {
-                scope
-                for requirement in operation.get("security", [])
-                for scheme, names in requirement.items()
-                if scheme in (BEARER_SCHEME, COOKIE_SCHEME)
-                for scope in names
-            }
-            declared = operation.get("x-permission")
-            if len(scopes) > 1:
-                mistakes.append(f"{where} requires several permissions {sorted(scopes)}")
-            elif scopes:
-                (permission,) = scopes
-                if declared is not None and declared != permission:
-                    mistakes.append(f"{where} has x-permission {declared!r} but requires {permission!r}")
-                operation["x-permission"] = permission
-                responses = operation.setdefault("responses", {})
-                for status, what in (("401", "no, bad or expired token"), ("403", f"lacks {permission} (or CSRF)")):
-                    responses.setdefault(status, {"description": what, "content": {PROBLEM_MEDIA_TYPE: {}}})
-            elif declared is not None:
-                mistakes.append(f"{where} has x-permission {declared!r} without Depends(auth.require(...))")
-            elif path == protected_prefix or path.startswith(protected_prefix.rstrip("/") + "/"):
-                mistakes.append(f"{where} has no Depends(auth.require(...))")
-    return mistakes
-
-
-_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 __all__ = [
     "COOKIE_SCHEME",

@@ -51,6 +51,8 @@ DEV_SECRET_FILE = "dev-jwt-secret"  # noqa: S105 - a file name, not a secret
 """File name of the local development HS256 secret inside ``DATA_DIR``."""
 
 DEFAULT_ISSUER = "skillstream"
+VERIFY_LEEWAY_SECONDS = 30
+"""Clock skew :func:`verify_token` allows by default: a token is accepted up to this long after its ``exp``."""
 DEFAULT_AUDIENCE = "skillstream"
 
 ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -98,7 +100,8 @@ class Claims:
     """What a verified token says about its bearer.
 
     ``roles`` keeps the token's order (unknown names included); ``permissions`` is the union of what the known
-    roles grant; ``expires_at`` is the ``exp`` claim as an aware UTC datetime.
+    roles grant; ``expires_at`` is the ``exp`` claim as an aware UTC datetime; ``jti`` the token's id (None when
+    the token has none, e.g. one from an identity provider that sets no ``jti``).
     """
 
     sub: str
@@ -106,6 +109,7 @@ class Claims:
     roles: tuple[str, ...]
     permissions: frozenset[str]
     expires_at: datetime
+    jti: str | None = None
 
 
 def permissions_for(roles: Iterable[str]) -> frozenset[str]:
@@ -225,14 +229,14 @@ def verify_token(
     algorithms: Sequence[str],
     issuer: str,
     audience: str,
-    leeway: float = 30,
+    leeway: float = VERIFY_LEEWAY_SECONDS,
 ) -> Claims:
     """Verify ``token`` and return its :class:`Claims`.
 
     Checks the signature with ``key`` (HS256 secret or RS256 public key) for one of ``algorithms``, ``exp``,
     ``nbf`` and ``iat`` with ``leeway`` seconds of clock skew, ``iss`` == ``issuer``, ``aud`` == / contains
     ``audience``, that ``sub``, ``roles``, ``exp``, ``iat``, ``iss`` and ``aud`` are present, ``sub`` is a
-    non-empty string, ``roles`` a list of strings and ``name`` (optional) a string.
+    non-empty string, ``roles`` a list of strings, ``name`` and ``jti`` (optional) non-empty strings.
 
     Raises:
         TokenError: the token is refused; ``.reason`` says why in a few words (``token expired``,
@@ -262,6 +266,9 @@ def verify_token(
         raise TokenError("invalid roles claim")
     if name is not None and not isinstance(name, str):
         raise TokenError("invalid name claim")
+    jti = payload.get("jti")
+    if jti is not None and (not isinstance(jti, str) or not jti):
+        raise TokenError("invalid jti claim")
     exp = payload["exp"]
     if not isinstance(exp, int | float) or isinstance(exp, bool):
         raise TokenError("invalid exp claim")  # PyJWT already refuses these; kept for the type checker
@@ -271,6 +278,7 @@ def verify_token(
         roles=tuple(roles),
         permissions=permissions_for(roles),
         expires_at=datetime.fromtimestamp(exp, tz=UTC),
+        jti=jti,
     )
 
 
@@ -289,6 +297,7 @@ __all__ = [
     "DEFAULT_ISSUER",
     "DEV_SECRET_FILE",
     "ROLE_PERMISSIONS",
+    "VERIFY_LEEWAY_SECONDS",
     "Claims",
     "TokenError",
     "dev_secret",
