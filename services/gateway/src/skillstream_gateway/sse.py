@@ -13,7 +13,11 @@ Each SSE connection (:func:`progress_events`):
 3. then sends what the hub offers, newest document per job, in sequence order, at most one flush per
    ``min_interval`` seconds (coalescing: a job that changes 20 times a second reaches a browser 4 times);
 4. sends only documents above its high-water mark, so ``id`` is strictly increasing on a connection and a
-   reconnect with the last id it received resumes with nothing missed.
+   reconnect with the last id it received resumes with nothing missed;
+5. ends when the session that opened it ends (``session_end()`` completes: the token's ``exp`` passed, or it was
+   revoked by signing out), with a last comment ``: session expired`` / ``: session revoked`` and nothing
+   after it. The browser then reconnects, and a fresh session continues from ``Last-Event-ID`` while an
+   ended one gets 401.
 
 Keep-alive comments and the ``retry:`` field come from sse-starlette and the first event.
 """
@@ -22,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import msgspec
 import structlog
@@ -176,37 +181,64 @@ async def progress_events(
     last_event_id: int,
     retry_ms: int,
     min_interval: float,
+    session_end: Callable[[], Awaitable[str]] | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The SSE events of one connection (see the module docstring). Ends when the client goes away."""
+    """The SSE events of one connection (see the module docstring). Ends when the client goes away, the gateway
+    stops, or what ``session_end()`` returns completes (its result, e.g. ``"expired"``, goes into the last
+    comment)."""
     await hub.start()
     w = hub.watch(job_id, requested_by)
     w.high_water = last_event_id
+    ended = asyncio.ensure_future(session_end() if session_end is not None else asyncio.Event().wait())
     try:
-        yield ServerSentEvent(retry=retry_ms, comment="connected")
-        try:
-            initial = await _initial(hub.nc, w, last_event_id)
-        except RequestError as e:  # orchestrator away: live updates still flow, the snapshot comes with them
-            log.warning("initial progress snapshot unavailable", error=str(e))
-            initial = []
-        for doc in sorted(initial, key=lambda d: d.sequence):
-            if doc.sequence > w.high_water:
-                w.high_water = doc.sequence
-                yield _event(doc, msgspec.json.encode(doc).decode())
-        stopping = asyncio.ensure_future(hub.stopping.wait())
-        try:
-            while not hub.stopping.is_set():
-                wake = asyncio.ensure_future(w.wake.wait())
-                await asyncio.wait({wake, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                wake.cancel()
-                for doc, raw in w.take():
-                    yield _event(doc, raw)
-                await asyncio.sleep(min_interval)
-        finally:
-            stopping.cancel()
-        # the gateway is stopping: end the stream; the browser reconnects (to another replica) with its
-        # Last-Event-ID and misses nothing
+        async with contextlib.aclosing(_stream(hub, w, last_event_id, retry_ms, min_interval, ended)) as events:
+            async for event in events:
+                yield event
+        if ended.done() and not ended.cancelled() and ended.exception() is None:
+            log.info("event stream ended with its session", reason=ended.result())
+            yield ServerSentEvent(comment=f"session {ended.result()}")
     finally:
+        ended.cancel()
         hub.unwatch(w)
+
+
+async def _stream(
+    hub: ProgressHub,
+    w: Watcher,
+    last_event_id: int,
+    retry_ms: int,
+    min_interval: float,
+    ended: asyncio.Future[Any],
+) -> AsyncGenerator[ServerSentEvent]:
+    """The connection's events until the hub stops or ``ended`` completes (checked before every event)."""
+    yield ServerSentEvent(retry=retry_ms, comment="connected")
+    try:
+        initial = await _initial(hub.nc, w, last_event_id)
+    except RequestError as e:  # orchestrator away: live updates still flow, the snapshot comes with them
+        log.warning("initial progress snapshot unavailable", error=str(e))
+        initial = []
+    for doc in sorted(initial, key=lambda d: d.sequence):
+        if ended.done():
+            return
+        if doc.sequence > w.high_water:
+            w.high_water = doc.sequence
+            yield _event(doc, msgspec.json.encode(doc).decode())
+    stopping = asyncio.ensure_future(hub.stopping.wait())
+    try:
+        while not hub.stopping.is_set() and not ended.done():
+            wake = asyncio.ensure_future(w.wake.wait())
+            await asyncio.wait({wake, stopping, ended}, return_when=asyncio.FIRST_COMPLETED)
+            wake.cancel()
+            if ended.done():
+                return
+            for doc, raw in w.take():
+                yield _event(doc, raw)
+            # the pause that coalesces updates also ends at once with the session
+            await asyncio.wait({ended}, timeout=min_interval)
+    finally:
+        stopping.cancel()
+    # the gateway is stopping: end the stream; the browser reconnects (to another replica) with its
+    # Last-Event-ID and misses nothing
 
 
 __all__ = ["ProgressHub", "Watcher", "progress_events"]

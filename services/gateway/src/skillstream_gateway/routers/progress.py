@@ -4,9 +4,17 @@ Each message is ``event: progress``, ``id: <sequence>``, ``data: <JobProgress JS
 with ``Last-Event-ID`` gets the latest snapshot of every job that changed after it (:mod:`skillstream_gateway.sse`
 holds the stream itself). A caller without ``jobs.view_all`` sees only its own jobs. Errors (before streaming):
 400 ``bad-request`` when ``Last-Event-ID`` is not a sequence (decimal digits, at most 2^63 - 1), 401/403 from
-the permission check, 404 when the one job does not exist or is not the caller's.
+the permission check (and 401 for a token past its ``exp`` that the clock-skew leeway would still accept), 404
+when the one job does not exist or is not the caller's.
+
+A stream lives no longer than the session that opened it: it ends at the token's ``exp``, or as soon as the
+token is revoked (``DELETE /auth/session`` on any replica), with a last comment ``: session expired`` or
+``: session revoked``. The browser reconnects; a fresh session resumes from ``Last-Event-ID``, an ended one
+gets 401.
 """
 
+import asyncio
+import datetime as dt
 import re
 from typing import Annotated, Any
 
@@ -17,7 +25,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from skillstream_contracts.jobs import GET_JOB, GetJob, JobDetail
 from skillstream_gateway.auth import Authenticator, Principal
 from skillstream_gateway.problems import PROBLEM_MEDIA_TYPE, ProblemError
+from skillstream_gateway.revocation import RevocationList
 from skillstream_gateway.routers.jobs import JOB_ID, visible_to
+from skillstream_gateway.sessions import unauthorized
 from skillstream_gateway.settings import GatewaySettings
 from skillstream_gateway.sse import ProgressHub, progress_events
 from skillstream_runtime.endpoints import request
@@ -64,12 +74,29 @@ def last_event_id(request_: Request) -> int:
     return int(value)
 
 
+async def session_end(principal: Principal, revocations: RevocationList | None) -> str:
+    """Wait until ``principal``'s token expires (``"expired"``) or is revoked (``"revoked"``)."""
+    remaining = max(0.0, (principal.expires_at - dt.datetime.now(dt.UTC)).total_seconds())
+    if revocations is None or principal.revocation_key is None:
+        await asyncio.sleep(remaining)
+        return "expired"
+    try:
+        await asyncio.wait_for(revocations.wait_revoked(principal.revocation_key), remaining)
+    except TimeoutError:
+        return "expired"
+    return "revoked"
+
+
 def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings: GatewaySettings) -> APIRouter:
     """The router; ``hub`` relays the progress documents received over ``nc``, ``settings`` paces the streams."""
     router = APIRouter()
     View = Annotated[Principal, Depends(auth.require("jobs.view"))]
 
-    def stream(last_id: int, principal: Principal, job_id: str | None) -> EventSourceResponse:
+    def stream(request_: Request, last_id: int, principal: Principal, job_id: str | None) -> EventSourceResponse:
+        if principal.expires_at <= dt.datetime.now(dt.UTC):
+            # accepted within the clock-skew leeway, but a stream would end at once and the browser loop
+            raise unauthorized("The token has expired: sign in again to follow progress.", "token expired")
+        revocations = auth.revocation_list(request_)
         events = progress_events(
             hub,
             job_id=job_id,
@@ -77,6 +104,7 @@ def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings:
             last_event_id=last_id,
             retry_ms=settings.sse_retry_ms,
             min_interval=settings.sse_min_interval_seconds,
+            session_end=lambda: session_end(principal, revocations),
         )
         return EventSourceResponse(
             events,
@@ -100,7 +128,7 @@ def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings:
         last_id = last_event_id(request_)
         # 404 before streaming when the job does not exist or is not the caller's
         await request(nc, GET_JOB, GetJob(job_id=job_id, visible_to=visible_to(principal)), JobDetail)
-        return stream(last_id, principal, job_id)
+        return stream(request_, last_id, principal, job_id)
 
     @router.get(
         "/api/events",
@@ -110,9 +138,9 @@ def progress_router(nc: Client, auth: Authenticator, hub: ProgressHub, settings:
         summary="Server-sent progress of every job the caller may see (resume with Last-Event-ID)",
     )
     async def all_events(request_: Request, principal: View) -> EventSourceResponse:
-        return stream(last_event_id(request_), principal, None)
+        return stream(request_, last_event_id(request_), principal, None)
 
     return router
 
 
-__all__ = ["RESPONSES", "last_event_id", "progress_router"]
+__all__ = ["RESPONSES", "last_event_id", "progress_router", "session_end"]
