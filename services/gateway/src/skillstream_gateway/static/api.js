@@ -99,6 +99,9 @@ export function jobOf(data) {
  * One EventSource with the page's lifetime. The browser reconnects by itself (sending Last-Event-ID) after
  * a dropped connection; when the server refuses the stream (an HTTP error) the EventSource closes for good,
  * so we check the session and open a new one with a capped backoff — still one connection at a time.
+ * The server ends a stream when its session expires or is signed out (`: session expired` / `: session
+ * revoked`): the reconnect then answers 401, the session check answers 401 too, and `onSignedOut` sends the
+ * user to sign-in; a session renewed meanwhile simply resumes from Last-Event-ID.
  */
 export class LiveStream {
   constructor(url, { onProgress, onState, onSignedOut }) {
