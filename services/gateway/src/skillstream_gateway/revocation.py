@@ -95,10 +95,15 @@ class RevocationList:
         self._ready_timeout = ready_timeout
         self._stopping = stopping or asyncio.Event()
         self._revoked: dict[str, float] = {}  # key -> exp (seconds since the epoch)
-        self._waiters: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, tuple[asyncio.Event, int]] = {}  # key -> (event, streams waiting on it)
         self._ready = asyncio.Event()
         self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def awaited(self) -> int:
+        """How many tokens open streams are waiting on (each forgotten when its last stream ends)."""
+        return len(self._waiters)
 
     def start(self) -> None:
         """Start watching the bucket (once; later calls do nothing)."""
@@ -144,14 +149,23 @@ class RevocationList:
         """Return once ``key`` is revoked (at once when it already is)."""
         if key in self._revoked:
             return
-        event = self._waiters.setdefault(key, asyncio.Event())
-        await event.wait()
+        event, waiting = self._waiters.get(key, (asyncio.Event(), 0))
+        self._waiters[key] = (event, waiting + 1)
+        try:
+            await event.wait()
+        finally:  # the last stream of a session forgets its event, whether revoked, expired or gone
+            held = self._waiters.get(key)
+            if held is not None and held[0] is event:
+                if held[1] <= 1:
+                    del self._waiters[key]
+                else:
+                    self._waiters[key] = (event, held[1] - 1)
 
     def _add(self, key: str, exp: float) -> None:
         self._revoked[key] = exp
-        event = self._waiters.pop(key, None)
-        if event is not None:
-            event.set()
+        held = self._waiters.pop(key, None)
+        if held is not None:
+            held[0].set()
         if len(self._revoked) % 256 == 0:
             self._prune()
 
