@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from nats.aio.client import Client
+from pydantic import SecretStr
 
 from skillstream_gateway.app import create_app
 from skillstream_gateway.auth import CSRF_HEADER, SESSION_COOKIE
@@ -31,7 +32,7 @@ REVOKED_BUCKET = "gateway_revoked_tokens"
 
 
 def make_app(nc: Client | None, tmp_path: Path) -> FastAPI:
-    settings = GatewaySettings(jwt_secret=SECRET, data_dir=tmp_path / "gw")
+    settings = GatewaySettings(jwt_secret=SecretStr(SECRET), data_dir=tmp_path / "gw")
     return create_app(SimpleNamespace(nc=nc, definition=SimpleNamespace(version="test")), settings)
 
 

@@ -21,6 +21,7 @@ import msgspec
 import pytest_asyncio
 import uvicorn
 from nats.aio.client import Client
+from pydantic import SecretStr
 
 from skillstream_contracts.jobprogress import JobProgress
 from skillstream_contracts.jobreport import JobStatus
@@ -44,7 +45,7 @@ class Gateway:
 @pytest_asyncio.fixture
 async def gateway(nc: Client, tmp_path: Path) -> AsyncIterator[Gateway]:
     settings = GatewaySettings(
-        jwt_secret=SECRET, data_dir=tmp_path / "gw", sse_min_interval_seconds=0.05, sse_keepalive_seconds=1.0
+        jwt_secret=SecretStr(SECRET), data_dir=tmp_path / "gw", sse_min_interval_seconds=0.05, sse_keepalive_seconds=1.0
     )
     stopping = asyncio.Event()
     ctx = SimpleNamespace(nc=nc, definition=SimpleNamespace(version="test"), stopping=stopping)
