@@ -10,8 +10,9 @@ one (an identity provider's), so every token can be revoked on its own. Value: J
 Each replica keeps the revoked keys in memory, fed by a watch of the bucket (every current key first, then
 each new one as it is written), so checking a request is a set lookup; a revocation made on another replica
 arrives within the watch's delivery time (milliseconds). Until the first full read of the bucket a check
-waits up to ``ready_timeout`` seconds, then fails closed (:class:`RevocationUnavailable`). An open event
-stream waits on :meth:`RevocationList.wait_revoked` and ends when its token is revoked.
+waits up to ``ready_timeout`` seconds, then fails closed (:class:`RevocationUnavailable`); while NATS is away
+afterwards, checks use the copy and the watch is retried every second (it delivers every current key again).
+An open event stream waits on :meth:`RevocationList.wait_revoked` and ends when its token is revoked.
 """
 
 from __future__ import annotations
