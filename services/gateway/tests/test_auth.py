@@ -237,7 +237,7 @@ async def test_cookie_session_flow(client: httpx.AsyncClient) -> None:
     assert response.json() == "user-admin deleted j1"
 
     # Sign out.
-    response = await client.delete("/auth/session")
+    response = await client.delete("/auth/session", headers={CSRF_HEADER: "1"})
     assert response.status_code == 204
     assert response.content == b""
     cleared = response.headers["set-cookie"]
@@ -297,7 +297,7 @@ async def test_secure_cookie_when_configured(tmp_path: Path) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="https://gateway") as c:
         response = await c.post("/auth/session", headers=bearer(token()))
         assert "Secure" in [p.strip() for p in response.headers["set-cookie"].split(";")]
-        response = await c.delete("/auth/session")
+        response = await c.delete("/auth/session", headers={CSRF_HEADER: "1"})
         assert "Secure" in [p.strip() for p in response.headers["set-cookie"].split(";")]
 
 
