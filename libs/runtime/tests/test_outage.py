@@ -148,7 +148,7 @@ def _worker(store: InMemoryEventStore, handler: Any, timeout: float | None = Non
         return JobFailed(job_id=job.job_id, reason=reason or "")
 
     spec = JobKindSpec(kind="test", owner="test", stream=JOBS.name, title="Test", description="a test kind")
-    return JobWorker(None, store, spec, JOBS, handler, lifecycle, JobWorkerSettings(timeout=timeout))  # type: ignore[arg-type]
+    return JobWorker(None, store, spec, JOBS, handler, lifecycle, JobWorkerSettings(timeout=timeout, timeout_grace=0.0))  # type: ignore[arg-type]
 
 
 async def test_a_handler_that_ended_its_job_and_then_raised_keeps_its_end() -> None:

@@ -85,12 +85,14 @@ class JobWorkerSettings:
     """``concurrency``: jobs of the kind running at once across every replica (``max_ack_pending``);
     ``ack_wait``: seconds without a heartbeat before a job is handed to another replica (heartbeats go
     every third of it); ``fetch_timeout``: seconds per idle fetch; ``timeout``: seconds a run of a job may
-    take, NATS outages included, before the worker ends it as failed (None: no limit)."""
+    take, NATS outages included (None: no limit) — its handler sees it as :attr:`JobContext.deadline`, and
+    ``timeout_grace`` seconds later the worker cancels a handler still running and ends the job failed."""
 
     concurrency: int = 1
     ack_wait: float = 30.0
     fetch_timeout: float = 2.0
     timeout: float | None = 6 * 3600.0
+    timeout_grace: float = 120.0
 
 
 LifecycleEvent = Callable[["JobContext", JobPhase, str | None], Event]
@@ -102,7 +104,9 @@ class JobContext:
 
     ``dispatch``: what the orchestrator sent. ``cancel_requested``: set when the orchestrator appends
     ``JobCancelRequested`` (or ends the job): stop taking new items, let those in flight finish, then call
-    :meth:`report_end` with ``JobPhase.CANCELLED``. The job's own aggregate is ``<stream context>.job.<id>``
+    :meth:`report_end` with ``JobPhase.CANCELLED``. ``deadline`` (event-loop time, seconds; None: none):
+    past it (:attr:`past_deadline`) the handler stops too, ends its unfinished items failed (so a retry of the
+    failed items runs them again) and the job failed. The job's own aggregate is ``<stream context>.job.<id>``
     (:attr:`subject`); item events may go to any subject of the owner's stream.
     """
 
@@ -113,6 +117,7 @@ class JobContext:
         self.subject = stream.aggregate_subject("job", dispatch.job_id)
         self.cancel_event = asyncio.Event()
         self.ended: JobPhase | None = None
+        self.deadline: float | None = None
 
     @property
     def job_id(self) -> str:
@@ -121,6 +126,10 @@ class JobContext:
     @property
     def cancel_requested(self) -> bool:
         return self.cancel_event.is_set()
+
+    @property
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline
 
     def report(self, **fields: Any) -> JobReport:
         """A :class:`JobReport` of this job with ``fields`` (phase, total, item_key, item_outcome, ...)."""
@@ -296,7 +305,10 @@ class JobWorker:
         return ACK
 
     async def _handle(self, job: JobContext, log_: Any) -> None:
-        limit = asyncio.timeout(self.settings.timeout)
+        timeout = self.settings.timeout
+        if timeout is not None:
+            job.deadline = asyncio.get_running_loop().time() + timeout
+        limit = asyncio.timeout(None if timeout is None else timeout + self.settings.timeout_grace)
         try:
             async with limit:
                 await self._handler(job)
@@ -304,7 +316,7 @@ class JobWorker:
             if not limit.expired():
                 await self._fail(job, log_, e)
                 return
-            reason = f"the job ran longer than its timeout of {self.settings.timeout:g}s"
+            reason = f"the job ran longer than its timeout of {timeout:g}s"
             log_.error(reason)
             await job.report_end(self._lifecycle_event(job, JobPhase.FAILED, reason), JobPhase.FAILED, reason=reason)
             return

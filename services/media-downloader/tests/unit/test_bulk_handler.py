@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from skillstream_contracts.events import Event
-from skillstream_contracts.jobs import JobDispatch
+from skillstream_contracts.jobs import JobDispatch, JobPhase
 from skillstream_contracts.media import (
     BulkDownloadCompleted,
     BulkDownloadFailed,
@@ -244,3 +244,24 @@ async def test_a_cancel_purges_the_queue_and_ends_the_job_cancelled(
     assert isinstance(completed, BulkDownloadCompleted)
     assert completed.cancelled
     assert fleet.records.purged == [JOB]
+
+
+async def test_past_its_deadline_a_job_fails_its_unfinished_segments_and_ends_failed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "_CANCEL_GRACE", 0.01)
+    monkeypatch.setattr(bulk, "_POLL", 0.01)
+    fleet = Fleet(harness)  # nobody takes the work: the segments stay queued (as through a long NATS outage)
+    context = job(harness)
+    context.deadline = asyncio.get_running_loop().time() + 0.3
+    async with asyncio.timeout(10):
+        await run_bulk_download(context, deps(harness, library(harness), fleet))
+    ended = (await on(harness, "job", JOB))[-1]
+    assert isinstance(ended, BulkDownloadFailed)
+    assert ended.reason == bulk.PAST_DEADLINE
+    assert fleet.records.purged == [JOB]
+    for segment_id in (11, 12, 21):  # queued, never downloaded: failed, so a retry of the failed items runs them
+        events = await on(harness, "segment", segment_id)
+        assert [type(e).__name__ for e in events] == ["SegmentQueued", "SegmentFailed"]
+        assert events[-1].reason == bulk.PAST_DEADLINE  # type: ignore[attr-defined]
+    assert context.ended is JobPhase.FAILED

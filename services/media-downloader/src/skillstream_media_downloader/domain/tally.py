@@ -97,6 +97,16 @@ class JobTally:
             "bytes_written": sum(c.bytes_written for c in cs),
         }
 
+    def unfinished(self) -> list[tuple[int, int]]:
+        """``(course id, segment id)`` of the planned segments with an event of the job and no end yet (queued,
+        downloading or waiting to retry), in plan order."""
+        return [
+            (int(course_id), c.ids[i])
+            for course_id, c in self.courses.items()
+            for i, code in enumerate(c.states)
+            if 0 < code < _FIRST_TERMINAL
+        ]
+
     def state(self, key: str, group: str) -> str | None:
         """Segment ``key``'s latest state in course ``group`` (an :class:`ItemOutcome` value or ``"retrying"``;
         None before its first event of the job)."""

@@ -13,7 +13,9 @@ fed live by ``deps.follow`` from the job's first event.
 
 Refuses to start (``BulkDownloadFailed``) when the storage root's free space is below the bytes still to write
 plus ``disk_margin_bytes``. A cancel purges the job's queued work and scheduled retries, waits for running
-attempts to end, then ends the job cancelled.
+attempts to end, then ends the job cancelled. Past the job's deadline (its kind's timeout, NATS outages
+included) it stops the same way, then fails every segment it had not ended (``SegmentFailed``: a retry of the
+failed items downloads them again) and ends the job failed.
 """
 
 from __future__ import annotations
@@ -40,11 +42,14 @@ from skillstream_contracts.streams import MEDIA
 from skillstream_media_downloader.domain.catalogue import Catalogue
 from skillstream_media_downloader.domain.course import CompleteCourse, course_decider
 from skillstream_media_downloader.domain.plan import CourseSurvey, Selection, selection_of, sum_known
+from skillstream_media_downloader.domain.segment import Fail, SegmentState, segment_decider
 from skillstream_media_downloader.domain.tally import JobTally
 from skillstream_media_downloader.domain.work import SegmentWork
 from skillstream_media_downloader.errors import InsufficientSpaceError, MediaError
+from skillstream_media_downloader.handlers.download import segment_envelope
 from skillstream_media_downloader.handlers.queueing import queue_courses
 from skillstream_media_downloader.handlers.survey import survey
+from skillstream_runtime.concurrency import for_each
 from skillstream_runtime.decider import load_aggregate, run_command
 from skillstream_runtime.errors import ContendedAggregateError
 from skillstream_runtime.eventstore import AbstractEventStore
@@ -54,6 +59,8 @@ log = structlog.get_logger(__name__)
 
 _CANCEL_GRACE = 2.0  # seconds a cancel waits after the last running attempt ended (messages fetched meanwhile)
 _POLL = 0.5  # seconds between looks at the tally when no outcome arrives (a cancel, a missed wake-up)
+_FAIL_CONCURRENCY = 64  # unfinished segments failed at once past the deadline
+PAST_DEADLINE = "the bulk download ran past its timeout; its unfinished segments failed and can be retried"
 
 SPEC = JobKindSpec(
     kind=KIND_BULK_DOWNLOAD,
@@ -218,7 +225,7 @@ async def _until_done(
                 await _complete_course(job, deps, course_id, tally)
         if all_done:
             break
-        if job.cancel_requested:
+        if job.cancel_requested or job.past_deadline:
             if cancelled_at is None:
                 await deps.queue.purge_job(job.job_id)
                 cancelled_at = loop.time()
@@ -226,10 +233,40 @@ async def _until_done(
                 break
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), timeout=_POLL)
+    if job.past_deadline and tally.terminal < total:
+        await _fail_unfinished(job, deps, tally)
+        await job.report_end(
+            BulkDownloadFailed(job_id=job.job_id, reason=PAST_DEADLINE), JobPhase.FAILED, reason=PAST_DEADLINE
+        )
+        return
     t = tally.totals()
     done = BulkDownloadCompleted(job_id=job.job_id, courses=len(courses), cancelled=tally.terminal < total, **t)
     phase = JobPhase.CANCELLED if done.cancelled else JobPhase.COMPLETED
     await job.report_end(done, phase, summary={"courses": len(courses), "segments": total, **t})
+
+
+async def _fail_unfinished(job: JobContext, deps: BulkDeps, tally: JobTally) -> None:
+    """End every segment of the job that has not ended (queued, or waiting to retry) as failed."""
+
+    async def fail(item: tuple[int, int]) -> None:
+        course_id, segment_id = item
+        state = SegmentState(job_id=job.job_id, course_id=course_id, segment_id=segment_id, target_path="")
+        decider = segment_decider(state)
+        subject = MEDIA.aggregate_subject("segment", str(segment_id))
+        agg = await load_aggregate(deps.store, decider, MEDIA, subject, str(segment_id))
+        correlation = job.dispatch.correlation_id
+        try:
+            await run_command(
+                deps.store,
+                decider,
+                agg,
+                Fail(attempt=agg.state.attempt, reason=PAST_DEADLINE),
+                envelope=lambda e: segment_envelope(job.job_id, course_id, segment_id, e, correlation),
+            )
+        except ContendedAggregateError:
+            log.warning("segment not failed: its subject stayed contended", segment_id=segment_id)
+
+    await for_each(tally.unfinished(), fail, _FAIL_CONCURRENCY)
 
 
 async def _complete_course(job: JobContext, deps: BulkDeps, course_id: str, tally: JobTally) -> None:

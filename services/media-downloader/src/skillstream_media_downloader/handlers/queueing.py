@@ -45,7 +45,7 @@ async def queue_courses(
     """Queue every surveyed course in order, until the job is asked to cancel. ``resumed``: the job ran before
     (its ``BulkDownloadRequested`` is stored), so what it queued then is skipped."""
     for surveyed in courses:
-        if job.cancel_requested:
+        if job.cancel_requested or job.past_deadline:
             return
         await _queue_course(job, deps, selection, surveyed, resumed=resumed)
 
