@@ -11,6 +11,9 @@ phase), ``IngestJobEnded``.
 - **Package jobs** have two phases: the packages themselves, then every component their releases list
   (de-duplicated), announced with ``IngestJobPlanned`` so the total and the per-package groups are exact.
 - **Cancel** stops taking items; those in flight finish; the job ends ``cancelled``.
+- **Past the job's deadline** (its kind's timeout, NATS outages included) every item not yet ended fails
+  without asking TGA (``ComponentDownloadFailed``: a retry of the failed items runs them again), and the job
+  ends ``failed``.
 - **Failures** of one item never stop the others: the fetch reports TGA and file problems as failure
   events, and anything it raises unexpectedly becomes a ``ComponentDownloadFailed`` naming the error.
 """
@@ -31,10 +34,12 @@ from skillstream_runtime.eventstore import AbstractEventStore
 from skillstream_runtime.jobs import JobContext
 from skillstream_tga_ingest.domain.component import ComponentState, MarkSuperseded, StartDownload, ended_in, recording
 from skillstream_tga_ingest.domain.items import Item, groups_of, package_items, second_phase
-from skillstream_tga_ingest.domain.outcomes import Download, counts_of, unexpected_failure
+from skillstream_tga_ingest.domain.outcomes import Download, counts_of, download_failed, unexpected_failure
 from skillstream_tga_ingest.handlers.record import item_envelope, load_component, mark_component, record
 
 log = structlog.get_logger(__name__)
+
+PAST_DEADLINE = "the job ran past its timeout; this item can be retried"
 
 Fetch = Callable[[Item, ComponentState], Awaitable[Download]]
 """What happens to one item, given its component's state: download it (``handlers/fetch.py``
@@ -79,11 +84,15 @@ class ItemRun:
         await self.end()
 
     async def end(self) -> None:
-        """End the job with :attr:`counts` as its summary: cancelled when asked to stop, else completed."""
+        """End the job with :attr:`counts` as its summary: cancelled when asked to stop, failed past the job's
+        deadline, else completed."""
         phase = JobPhase.CANCELLED if self.job.cancel_requested else JobPhase.COMPLETED
+        reason = None
+        if phase is JobPhase.COMPLETED and self.job.past_deadline:
+            phase, reason = JobPhase.FAILED, "the job ran past its timeout"
         summary = dict(self.counts)
-        ended = IngestJobEnded(job_id=self.job.job_id, phase=phase.value, summary=summary)
-        await self.job.report_end(ended, phase, summary=summary)
+        ended = IngestJobEnded(job_id=self.job.job_id, phase=phase.value, summary=summary, reason=reason)
+        await self.job.report_end(ended, phase, summary=summary, reason=reason)
 
     async def run_items(self, items: list[Item]) -> None:
         """Run ``items`` in order, ``concurrency`` at a time, until done or the job is asked to stop."""
@@ -119,6 +128,8 @@ class ItemRun:
 
     async def _fetch(self, item: Item, state: ComponentState) -> Download:
         assert self.fetch is not None
+        if self.job.past_deadline:
+            return download_failed(item.ctype, item.code, PAST_DEADLINE)
         try:
             return await self.fetch(item, state)
         except Exception as e:  # noqa: BLE001 - a bug or an unexpected reply loses this item, never the job's others
