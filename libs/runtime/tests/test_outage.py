@@ -4,6 +4,7 @@ server (same port and store) and is stored once, and a job that ends exactly onc
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from typing import Any
 
@@ -12,6 +13,7 @@ import nats.errors
 import nats.js.errors
 import pytest
 
+from skillstream_contracts.events import utcnow
 from skillstream_contracts.jobs import (
     JOB_EVENTS,
     JobCompleted,
@@ -179,3 +181,19 @@ async def test_a_job_past_its_timeout_ends_failed_once() -> None:
 class _Log:
     def __getattr__(self, name: str) -> Any:
         return lambda *a, **kw: None
+
+
+async def test_a_redelivered_job_counts_its_timeout_from_its_first_start() -> None:
+    store = InMemoryEventStore({"JOBS": JOB_EVENTS})
+    seen: list[bool] = []
+
+    async def handler(job: JobContext) -> None:
+        seen.append(job.past_deadline)
+        await asyncio.sleep(60)
+
+    job = _job(store)
+    started = utcnow() - dt.timedelta(seconds=30)  # the first run started before an outage of half a minute
+    async with asyncio.timeout(5):
+        await _worker(store, handler, timeout=20)._handle(job, _Log(), started)
+    assert seen == [True]
+    assert await _ends(store, job) == ["failed"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -39,7 +40,7 @@ import msgspec
 import structlog
 from nats.aio.client import Client
 
-from skillstream_contracts.events import Event, Headers
+from skillstream_contracts.events import Event, Headers, utcnow
 from skillstream_contracts.jobs import (
     JOB_WORK_STREAM,
     ItemOutcome,
@@ -51,6 +52,7 @@ from skillstream_contracts.jobs import (
     JobKindSpec,
     JobPhase,
     JobReport,
+    JobStarted,
     work_subject,
 )
 from skillstream_contracts.streams import JOBS, StreamDefinition
@@ -299,16 +301,19 @@ class JobWorker:
             ):
                 await job.report_end(self._lifecycle_event(job, JobPhase.CANCELLED, None), JobPhase.CANCELLED)
             else:
-                await self._handle(job, log_)
+                started = next((e.metadata.occurred_at for e in history if isinstance(e.event, JobStarted)), None)
+                await self._handle(job, log_, started)
         finally:
             watcher.cancel()
         return ACK
 
-    async def _handle(self, job: JobContext, log_: Any) -> None:
+    async def _handle(self, job: JobContext, log_: Any, started: dt.datetime | None = None) -> None:
         timeout = self.settings.timeout
+        left = None  # seconds left of the timeout, counted from the job's first start (a redelivered job resumes)
         if timeout is not None:
-            job.deadline = asyncio.get_running_loop().time() + timeout
-        limit = asyncio.timeout(None if timeout is None else timeout + self.settings.timeout_grace)
+            left = timeout - (0.0 if started is None else max(0.0, (utcnow() - started).total_seconds()))
+            job.deadline = asyncio.get_running_loop().time() + left
+        limit = asyncio.timeout(None if left is None else max(0.0, left) + self.settings.timeout_grace)
         try:
             async with limit:
                 await self._handler(job)
