@@ -81,7 +81,8 @@ async def test_a_cancelled_bulk_download_is_listed_shows_cancelled_segments_and_
     await media.set_catalogue(**CATALOGUE)
     cancelled, test_id = await _cancelled_then_test_run(media)
     job_id, unrun = cancelled["job"]["job_id"], cancelled["progress"]["cancelled"]
-    assert cancelled["job"]["status"] == "cancelled" and unrun > 0
+    assert cancelled["job"]["status"] == "cancelled"
+    assert unrun > 0
 
     watch = await new_page()
     page = watch.page

@@ -58,8 +58,10 @@ async def test_a_cancelled_bulk_download_ends_its_segments_and_resume_downloads_
             assert p["cancelled"] > 0
             assert p["succeeded"] + p["failed"] + p["skipped"] + p["cancelled"] == p["total"]
             status = (
-                await client.get("/truefire-courses/bulk-download-status", params={"job_id": job_id})
-            ).raise_for_status().json()
+                (await client.get("/truefire-courses/bulk-download-status", params={"job_id": job_id}))
+                .raise_for_status()
+                .json()
+            )
             counts = status["counts"]
             assert (counts["queued"], counts["processing"], counts["retrying"]) == (0, 0, 0)
             assert (counts["cancelled"], counts["succeeded"]) == (p["cancelled"], p["succeeded"])
