@@ -142,8 +142,17 @@ async def test_a_bulk_download_pauses_through_nats_outages_and_completes(
         assert len(files) == videos  # one file per segment, none written twice under another name
 
 
+# When the outage starts: as soon as the job runs (the package is being read and its components planned), or
+# once the components are being downloaded.
+WHEN = {
+    "planning": lambda d: d["job"]["status"] == "running",
+    "downloading": lambda d: d["progress"]["succeeded"] >= 10,
+}
+
+
+@pytest.mark.parametrize("when", sorted(WHEN))
 async def test_a_package_download_pauses_through_a_nats_outage_and_completes(
-    nats_server: EmbeddedNats, database_url: str, tmp_path: Path
+    nats_server: EmbeddedNats, database_url: str, tmp_path: Path, when: str
 ) -> None:
     async with tga_stack(nats_server.url, database_url, tmp_path) as stack:
         await stack.set_faults(latency_ms=30)
@@ -151,7 +160,7 @@ async def test_a_package_download_pauses_through_a_nats_outage_and_completes(
             r = await client.post("/api/jobs", json={"kind": KIND_DOWNLOAD_PACKAGES, "parameters": {"codes": ["BSB"]}})
             assert r.status_code in (200, 201), r.text
             job_id = r.json()["job"]["job_id"]
-            await _wait(client, job_id, lambda d: d["progress"]["succeeded"] >= 10, 60)
+            await _wait(client, job_id, WHEN[when], 60)
             await _outage(nats_server)
             detail = await _wait(client, job_id, job_ended, 120)
             progress = detail["progress"]
