@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from skillstream_contracts.tga import (
     ComponentDownloadStarted,
     ComponentType,
     IngestJobPlanned,
+    PackageDownloaded,
     ParseFailure,
     UnitDownloaded,
     UnitParseFailed,
@@ -51,8 +53,16 @@ async def test_a_package_job_downloads_the_package_then_every_component_it_lists
     expected = {"training_package:BSB", "qualification:BSB41419", *_units(BSB_UNITS)}
     assert outcomes == dict.fromkeys(expected, "succeeded")
     assert all(len(reports) == 1 for reports in ledger.terminal(job.job_id).values())
-    (planned,) = [e.event for e in ledger.events() if isinstance(e.event, IngestJobPlanned)]
+    (planned_record,) = [e for e in ledger.events() if isinstance(e.event, IngestJobPlanned)]
+    planned = planned_record.event
+    assert isinstance(planned, IngestJobPlanned)
     assert (planned.total, planned.groups) == (len(expected), {"BSB": len(expected)})
+    (package,) = [e.event for e in ledger.events() if isinstance(e.event, PackageDownloaded)]
+    assert planned_record.metadata.job is not None
+    assert planned_record.metadata.job.summary is not None
+    report = json.loads(planned_record.metadata.job.summary)
+    assert package.title  # the job page names the group by the package's title
+    assert report["group_labels"] == {"BSB": package.title}
     end = ledger.ended(job.job_id)
     assert end.phase == JobPhase.COMPLETED.value
     assert end.summary["units_parsed"] == len(BSB_UNITS)

@@ -61,6 +61,7 @@ class ItemRun:
         self.concurrency = max(1, concurrency)
         self.counts: Counter[str] = Counter()
         self.listed: list[Item] = []
+        self.titles: dict[str, str] = {}  # training package code → title: what the job page calls its group
         self._log = log.bind(job_id=job.job_id)
 
     async def start(self, kind: str, total: int) -> None:
@@ -79,7 +80,9 @@ class ItemRun:
             groups = groups_of([*items, *second])
             total = len(items) + len(second)
             planned = IngestJobPlanned(job_id=self.job.job_id, total=total, groups=groups)
-            await self.job.report_phase(planned, JobPhase.PLANNED, total=total, summary={"groups": groups})
+            labels = {g: t for g, t in self.titles.items() if g in groups}
+            summary = {"groups": groups, "group_labels": labels}
+            await self.job.report_phase(planned, JobPhase.PLANNED, total=total, summary=summary)
             await self.run_items(second)
         await self.end()
 
@@ -139,6 +142,8 @@ class ItemRun:
     def _account(self, item: Item, event: Event) -> None:
         if isinstance(event, PackageDownloaded):
             self.listed.extend(package_items(event, item.code))
+            if event.title:
+                self.titles[item.code] = event.title
         self.counts.update(counts_of(event))
 
 
