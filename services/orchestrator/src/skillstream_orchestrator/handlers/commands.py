@@ -155,7 +155,11 @@ async def retry_failed(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
     Raises:
         CommandRejected: ``not_found``; ``conflict`` when the job has not ended or no item failed.
     """
-    return await _run_again(cmd, deps, "failed", "retry-failed")
+    view = await _ended_job(cmd, deps)
+    failed = await deps.items_in(cmd.job_id, "failed")
+    if not failed:
+        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has no failed items to run again")
+    return await _run_again(cmd, deps, view, failed, "retry-failed")
 
 
 async def resume_job(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
@@ -170,25 +174,34 @@ async def resume_job(cmd: JobRef, deps: CommandDeps) -> JobAccepted:
     Raises:
         CommandRejected: ``not_found``; ``conflict`` when the job has not ended, completed, or left nothing.
     """
-    agg = await visible_job(deps.store, cmd.job_id, cmd.visible_to)
-    assert agg.state is not None
-    view = agg.state.view
+    view = await _ended_job(cmd, deps)
     if view.status is JobStatus.COMPLETED:
         raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} completed: nothing to resume")
-    unreported = (view.total_items or 0) - await deps.items_seen(cmd.job_id) if view.status.is_terminal else 0
-    return await _run_again(cmd, deps, "cancelled", "resume", whole=unreported > 0)
+    if (view.total_items or 0) > await deps.items_seen(cmd.job_id):
+        return await _run_again(cmd, deps, view, [], "resume")  # every item again: some keys are unknown
+    cancelled = await deps.items_in(cmd.job_id, "cancelled")
+    if not cancelled:
+        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has no cancelled items to run again")
+    return await _run_again(cmd, deps, view, cancelled, "resume")
 
 
-async def _run_again(cmd: JobRef, deps: CommandDeps, state: str, what: str, *, whole: bool = False) -> JobAccepted:
-    """A new job for ``cmd``'s job's items in ``state`` (``whole``: its whole request again)."""
+async def _ended_job(cmd: JobRef, deps: CommandDeps) -> JobView:
+    """The view of ``cmd``'s job, loaded once from ``JOBS``.
+
+    Raises:
+        CommandRejected: ``not_found`` (or not the caller's); ``conflict`` when it has not ended.
+    """
     agg = await visible_job(deps.store, cmd.job_id, cmd.visible_to)
     assert agg.state is not None
     view = agg.state.view
     if not view.status.is_terminal:
         raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has not ended yet ({view.status})")
-    items = [] if whole else await deps.items_in(cmd.job_id, state)
-    if not whole and not items:
-        raise CommandRejected(ErrorCode.CONFLICT, f"job {cmd.job_id} has no {state} items to run again")
+    return view
+
+
+async def _run_again(cmd: JobRef, deps: CommandDeps, view: JobView, items: list[str], what: str) -> JobAccepted:
+    """A new job of ``view``'s kind and parameters for ``items`` (empty: its whole request), idempotent per
+    (``what``, job, requester)."""
     request = RequestJob(
         kind=view.kind,
         parameters=view.parameters,
