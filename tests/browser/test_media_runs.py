@@ -39,14 +39,8 @@ async def media(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterat
 async def _cancelled_then_test_run(stack: MediaStack) -> tuple[dict[str, Any], str]:
     """A full run cancelled with segments queued and one waiting to retry, then a completed test-mode run:
     the cancelled run's ended detail, and the test run's job id."""
-    first = min(
-        (s["id"], s["video"].removeprefix("mp4:") + "_med.mp4")
-        for course in await stack.courses()
-        for channel in course["channels"]
-        for s in channel["segments"]
-        if s["video"].startswith("mp4:")
-    )
-    await stack.set_faults(latency_ms=150, script={first[1]: ["500"] * 20})
+    videos = await stack.videos()
+    await stack.set_faults(latency_ms=150, script={videos[min(videos)]: ["500"] * 20})
     async with stack.client() as client:
         r = await client.post("/api/jobs", json={"kind": KIND_BULK_DOWNLOAD, "parameters": {}})
         job_id = r.raise_for_status().json()["job"]["job_id"]

@@ -30,7 +30,7 @@ from skillstream_contracts.media import (
 from skillstream_contracts.media_queries import KIND_BULK_DOWNLOAD
 from skillstream_runtime.eventstore import RecordedEvent
 from skillstream_testing.jobstack import job_ended, poll_job
-from skillstream_testing.mediastack import MediaStack, media_stack
+from skillstream_testing.mediastack import MediaStack, cdn_key, media_stack
 
 pytestmark = pytest.mark.slow
 
@@ -179,7 +179,7 @@ async def test_sigkill_three_times_gives_the_uninterrupted_result(
         # The CDN counts a whole body as completed once its last byte is written to the socket, even when the
         # client was killed before reading it: only a body in flight at a kill may be counted twice.
         completed = (await stack.sandbox_stats())["completed"]
-        assert set(completed) == {s["video"].removeprefix("mp4:") + "_med.mp4" for s in catalogue.values()}
+        assert set(completed) == {cdn_key(s) for s in catalogue.values()}
         assert max(completed.values()) <= 2
         assert sum(completed.values()) - len(completed) <= 3 * 10, "segments downloaded twice to completion"
         restarted = sum(1 for e in by_segment.values() for r in e if isinstance(r.event, SegmentDownloadStarted)) - len(
@@ -213,7 +213,7 @@ async def test_urls_are_signed_when_a_download_starts(nats_url: str, database_ur
     async with media_stack(nats_url, database_url, tmp_path, media_env=env) as stack:
         await stack.set_catalogue(courses=1, segments=40, min_bytes=65536, max_bytes=65536, seed=9, hostile=False)
         catalogue = await _catalogue(stack)
-        keys = {sid: s["video"].removeprefix("mp4:") + "_med.mp4" for sid, s in catalogue.items()}
+        keys = {sid: cdn_key(s) for sid, s in catalogue.items()}
         first, second = sorted(keys)[:2]
         # a 403 mid-run: the first attempt is cut off mid-body, the second is denied once, then resumes
         script = {keys[first]: ["reset", "403", "ok"], keys[second]: ["403", "ok"]}
@@ -248,7 +248,7 @@ async def test_retries_follow_the_schedule_then_fail_once_and_retry_failed_compl
     async with media_stack(nats_url, database_url, tmp_path, media_env=env) as stack:
         await stack.set_catalogue(courses=1, segments=12, min_bytes=4096, max_bytes=8192, seed=21, hostile=False)
         catalogue = await _catalogue(stack)
-        keys = {sid: s["video"].removeprefix("mp4:") + "_med.mp4" for sid, s in catalogue.items()}
+        keys = {sid: cdn_key(s) for sid, s in catalogue.items()}
         always, missing, slow = sorted(keys)[:3]
         script = {keys[always]: ["500"] * 6, keys[missing]: ["404"], keys[slow]: ["429", "ok"]}
         await stack.set_faults(script=script, retry_after_seconds=4)

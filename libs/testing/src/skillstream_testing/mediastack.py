@@ -33,6 +33,12 @@ FAST_RETRIES = "0.2,0.4,0.6,0.8,1.0"
 """Seed 001's 30/60/120/300/600 s schedule scaled down (scheduled retries still wait to the next second)."""
 
 
+def cdn_key(segment: dict[str, Any]) -> str:
+    """The CDN object key a download of a catalogue ``segment`` (``video`` = ``mp4:<path>``) fetches at the
+    default quality: ``<path>_med.mp4`` (what the sandbox's fault script and stats are keyed by)."""
+    return str(segment["video"]).removeprefix("mp4:") + "_med.mp4"
+
+
 def write_key_pair(directory: Path) -> tuple[Path, Path]:
     """A fresh RSA-2048 key pair as ``(private.pem, public.pem)`` in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -90,6 +96,11 @@ class MediaStack:
 
     async def reset_stats(self) -> None:
         await self._sandbox("POST", "/_sandbox/stats/reset")
+
+    async def videos(self) -> dict[int, str]:
+        """segment id → :func:`cdn_key`, for every segment of the catalogue with a video, in id order."""
+        segments = [s for c in await self.courses() for ch in c["channels"] for s in ch["segments"]]
+        return {s["id"]: cdn_key(s) for s in sorted(segments, key=lambda s: s["id"]) if s["video"].startswith("mp4:")}
 
     async def courses(self) -> list[dict[str, Any]]:
         """Every course document of the sandbox's catalogue API (all pages), in id order: what the
@@ -189,4 +200,4 @@ async def media_stack(
         await asyncio.gather(*(asyncio.to_thread(p.stop) for p in reversed(procs)), return_exceptions=True)
 
 
-__all__ = ["FAST_RETRIES", "KEY_PAIR_ID", "MediaStack", "media_stack", "write_key_pair"]
+__all__ = ["FAST_RETRIES", "KEY_PAIR_ID", "MediaStack", "cdn_key", "media_stack", "write_key_pair"]
