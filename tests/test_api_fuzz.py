@@ -30,6 +30,7 @@ import asyncpg
 import pytest
 
 from skillstream_gateway.tokens import mint_token
+from skillstream_runtime.deadletters import list_dead_letters
 from skillstream_testing.mediastack import KEY_PAIR_ID, write_key_pair
 from skillstream_testing.services import ServiceProcess
 from skillstream_testing.tgastack import SERVICE_PATH
@@ -169,7 +170,8 @@ async def test_the_whole_api_holds_its_document_under_fuzzing(nats_url: str, dat
         code, output, report = await asyncio.to_thread(run_schemathesis, gateway_url, tokens[0], tmp_path / "a.json")
         sign_out = await asyncio.to_thread(run_schemathesis, gateway_url, tokens[1], tmp_path / "b.json", SIGN_OUT)
         elapsed = time.monotonic() - started
-        dead = await _dead_letters(database_url)
+        async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool:
+            dead = await list_dead_letters(pool)
     for name, (rc, out, doc) in (("operations", (code, output, report)), (SIGN_OUT, sign_out)):
         summary = {k: doc.get(k) for k in ("operations", "test_cases", "failures", "warnings", "running_time")}
         print(f"schemathesis, {name}: exit {rc}, {json.dumps(summary)}")
@@ -180,11 +182,3 @@ async def test_the_whole_api_holds_its_document_under_fuzzing(nats_url: str, dat
     assert report["warnings"]["missing_auth"] == [], "the admin token was refused: nothing past the check was fuzzed"
     assert sign_out[2]["operations"]["tested"] == 1, sign_out[2]["operations"]
     assert dead == [], "events the fuzzed requests appended that a projection could not store"
-
-
-async def _dead_letters(database_url: str) -> list[Any]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return list(await conn.fetch("SELECT * FROM skillstream.dead_letters"))
-    finally:
-        await conn.close()

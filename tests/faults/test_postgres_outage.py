@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -27,6 +26,7 @@ import pytest
 
 from skillstream_devstack.embedded import EmbeddedPostgres, start_postgres
 from skillstream_gateway.tokens import mint_token
+from skillstream_runtime.deadletters import list_dead_letters
 from skillstream_testing.mediastack import KEY_PAIR_ID, write_key_pair
 from skillstream_testing.services import ServiceProcess
 
@@ -187,12 +187,5 @@ async def test_reads_answer_503_while_postgres_is_down_and_the_projections_catch
         print(f"jobs listed {caught_up:.1f} s after PostgreSQL came back")
         again = await asyncio.gather(*(client.get(url) for url in routes))
         assert {url: r.status_code for url, r in zip(routes, again, strict=True) if r.status_code >= 500} == {}
-        assert await _dead_letters(database_url) == []
-
-
-async def _dead_letters(database_url: str) -> list[Any]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return list(await conn.fetch("SELECT * FROM skillstream.dead_letters"))
-    finally:
-        await conn.close()
+        async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool:
+            assert await list_dead_letters(pool) == []
