@@ -37,6 +37,10 @@ MAX_LINE: Final = 200
 """Most characters of a :data:`Line`."""
 MAX_TEXT: Final = 10_000
 """Most characters of a :data:`Text`."""
+MAX_SEARCH: Final = 100
+"""Most characters of a :data:`SearchText`."""
+MAX_CURSOR: Final = 500
+"""Most characters of a :data:`Cursor`."""
 MAX_DEPTH: Final = 16
 """Deepest nesting of arrays and objects :func:`check_json` accepts."""
 INT64_MIN: Final = -(2**63)
@@ -51,8 +55,8 @@ TEXT_PATTERN: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*$"
 
 Line = Annotated[str, msgspec.Meta(max_length=MAX_LINE, pattern=LINE_PATTERN)]
 Key = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_LINE, pattern=LINE_PATTERN)]
-SearchText = Annotated[str, msgspec.Meta(max_length=100, pattern=LINE_PATTERN)]
-Cursor = Annotated[str, msgspec.Meta(max_length=500, pattern=LINE_PATTERN)]
+SearchText = Annotated[str, msgspec.Meta(max_length=MAX_SEARCH, pattern=LINE_PATTERN)]
+Cursor = Annotated[str, msgspec.Meta(max_length=MAX_CURSOR, pattern=LINE_PATTERN)]
 Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT, pattern=TEXT_PATTERN)]
 Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
 Int32 = Annotated[int, msgspec.Meta(ge=-INT32_MAX - 1, le=INT32_MAX)]
@@ -109,8 +113,10 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "LINE_PATTERN",
+    "MAX_CURSOR",
     "MAX_DEPTH",
     "MAX_LINE",
+    "MAX_SEARCH",
     "MAX_TEXT",
     "TEXT_PATTERN",
     "Count",

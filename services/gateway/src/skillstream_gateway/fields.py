@@ -23,7 +23,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, StringConstraints
 
-from skillstream_contracts.constraints import INT32_MAX, INT64_MAX, MAX_LINE, check_json
+from skillstream_contracts.constraints import INT32_MAX, INT64_MAX, MAX_CURSOR, MAX_LINE, MAX_SEARCH, check_json
 
 LINE_PATTERN: Final = r"^[^\x00-\x1f\x7f]*$"
 """One line: no C0 control character and no DEL (an ECMA-262 pattern; pydantic checks it with the whole
@@ -32,8 +32,8 @@ value, so a final line feed is refused too)."""
 Line = Annotated[str, StringConstraints(max_length=MAX_LINE, pattern=LINE_PATTERN)]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LINE, pattern=LINE_PATTERN)]
 KindText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=LINE_PATTERN)]
-SearchText = Annotated[str, StringConstraints(max_length=100, pattern=LINE_PATTERN)]
-CursorText = Annotated[str, StringConstraints(max_length=500, pattern=LINE_PATTERN)]
+SearchText = Annotated[str, StringConstraints(max_length=MAX_SEARCH, pattern=LINE_PATTERN)]
+CursorText = Annotated[str, StringConstraints(max_length=MAX_CURSOR, pattern=LINE_PATTERN)]
 
 
 def _json_object(value: dict[str, Any]) -> dict[str, Any]:
