@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +26,7 @@ from skillstream_devstack.embedded import EmbeddedPostgres, start_postgres
 from skillstream_gateway.tokens import mint_token
 from skillstream_runtime.deadletters import list_dead_letters
 from skillstream_testing.mediastack import KEY_PAIR_ID, write_key_pair
+from skillstream_testing.plugin import postgres_dir
 from skillstream_testing.services import ServiceProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -60,16 +59,13 @@ READ_ROUTES = (
 
 @pytest.fixture
 def own_postgres() -> Iterator[EmbeddedPostgres]:
-    """A PostgreSQL of this test alone (not under pytest's tmp_path: as root, pgserver runs the server as its
-    own user, which must reach the data directory)."""
-    tmp = Path(tempfile.mkdtemp(prefix="skillstream-outage-pg-"))
-    tmp.chmod(0o755)
-    server = start_postgres(tmp / "pg")
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    """A PostgreSQL of this test alone, which it may stop and start."""
+    with postgres_dir("skillstream-outage-pg-") as tmp:
+        server = start_postgres(tmp / "pg")
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @contextlib.asynccontextmanager

@@ -103,18 +103,27 @@ def _start_pg(tmp: Path) -> _PgHandle:
     return _PgHandle(server.dsn("postgres"), server.dsn, server.stop)
 
 
+@contextlib.contextmanager
+def postgres_dir(prefix: str) -> Iterator[Path]:
+    """A fresh folder for an embedded PostgreSQL's data, removed on exit. Not under pytest's tmp_path: pytest
+    makes /tmp/pytest-of-<user> mode 0700, and as root pgserver runs PostgreSQL as the `pgserver` user, which
+    must be able to reach its data directory."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    tmp.chmod(0o755)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[_PgHandle]:
-    # Not under pytest's tmp_path: pytest makes /tmp/pytest-of-<user> mode 0700, and as root pgserver runs
-    # PostgreSQL as the `pgserver` user, which must be able to reach its data directory.
-    tmp = Path(tempfile.mkdtemp(prefix="skillstream-test-pg-"))
-    tmp.chmod(0o755)
-    handle = _start_pg(tmp)
-    try:
-        yield handle
-    finally:
-        handle.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    with postgres_dir("skillstream-test-pg-") as tmp:
+        handle = _start_pg(tmp)
+        try:
+            yield handle
+        finally:
+            handle.stop()
 
 
 @pytest_asyncio.fixture
