@@ -8,54 +8,32 @@ from typing import Any
 import asyncpg
 from structlog.testing import capture_logs
 
-from skillstream_contracts.jobs import JobStarted
-from skillstream_contracts.streams import JOBS, aggregate_subject
-from skillstream_runtime.eventstore import EventStore, NewEvent
+from skillstream_runtime.eventstore import EventStore
 from skillstream_runtime.generations import ProjectionWorker, rebuild
 from skillstream_runtime.projections import RunnerSettings
-from skillstream_testing.sample import LedgerProjection
+from skillstream_testing.sample import LedgerProjection, publish, wait_for_count
 
 FAST = RunnerSettings(batch_size=50, fetch_timeout=0.2, backoff_initial=0.01, backoff_max=0.05)
-
-
-async def _publish(store: EventStore, jobs: int, worker: str) -> None:
-    appends = [
-        (aggregate_subject("jobs", "job", f"{worker}-{j}"), f"{worker}-{j}", [NewEvent(event=JobStarted(
-            job_id=f"{worker}-{j}", worker=worker, total_items=1))], None)
-        for j in range(jobs)
-    ]  # fmt: skip
-    assert not [r for r in await store.append_many(JOBS, appends) if isinstance(r, BaseException)]
-
-
-async def _ledger_rows(pool: asyncpg.Pool, n: int) -> None:
-    for _ in range(200):
-        try:
-            if await pool.fetchval("SELECT count(*) FROM sample.ledger") == n:
-                return
-        except asyncpg.UndefinedTableError:
-            pass  # generation 1 not created yet
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"ledger never reached {n} rows")
 
 
 async def test_an_idle_worker_follows_a_swap_without_logging_an_error(
     nc: Any, pg_pool: asyncpg.Pool, store: EventStore
 ) -> None:
-    await _publish(store, jobs=10, worker="before")
+    await publish(store, jobs=10, per_job=1, worker="before", prefix="before")
     projection = LedgerProjection()
     worker = ProjectionWorker(projection, nc, pg_pool, FAST)
     with capture_logs() as logs:
         task = asyncio.create_task(worker.run())
         try:
-            await _ledger_rows(pg_pool, 10)
+            await wait_for_count(pg_pool, 10)
             await asyncio.sleep(0.3)  # idle: the runner waits in a fetch on generation 1's consumer
             await rebuild(projection, nc, pg_pool)  # swaps generation 2 in and deletes generation 1's consumer
             for _ in range(100):
                 if worker.generation == 2:
                     break
                 await asyncio.sleep(0.05)
-            await _publish(store, jobs=3, worker="after")
-            await _ledger_rows(pg_pool, 13)
+            await publish(store, jobs=3, per_job=1, worker="after", prefix="after")
+            await wait_for_count(pg_pool, 13)
         finally:
             worker.stop()
             await asyncio.wait_for(task, 10)
@@ -70,13 +48,13 @@ async def test_an_idle_worker_follows_a_swap_without_logging_an_error(
 async def test_a_worker_whose_consumer_vanishes_without_a_swap_logs_an_error(
     nc: Any, pg_pool: asyncpg.Pool, store: EventStore
 ) -> None:
-    await _publish(store, jobs=2, worker="before")
+    await publish(store, jobs=2, per_job=1, worker="before", prefix="before")
     projection = LedgerProjection()
     worker = ProjectionWorker(projection, nc, pg_pool, FAST)
     with capture_logs() as logs:
         task = asyncio.create_task(worker.run())
         try:
-            await _ledger_rows(pg_pool, 2)
+            await wait_for_count(pg_pool, 2)
             await asyncio.sleep(0.3)
             await nc.jetstream().delete_consumer("JOBS", "proj_job_ledger_g1")  # not a swap: a real failure
             for _ in range(100):

@@ -20,26 +20,11 @@ from skillstream_runtime.deadletters import list_dead_letters, retry_dead_letter
 from skillstream_runtime.eventstore import EventStore, NewEvent
 from skillstream_runtime.generations import ProjectionWorker, active_generation, checkpoints, rebuild
 from skillstream_runtime.projections import ProjectionRunner, RunnerSettings, consumer_name
-from skillstream_testing.sample import LedgerProjection
+from skillstream_testing.sample import LedgerProjection, publish, wait_for_count
 
 FAST = RunnerSettings(
     batch_size=50, fetch_timeout=0.2, max_deliver=3, backoff_initial=0.01, backoff_max=0.05, ack_wait=2.0
 )
-
-
-async def publish(store: EventStore, jobs: int, per_job: int, worker: str = "w") -> int:
-    appends = [
-        (
-            aggregate_subject("jobs", "job", f"job-{j}"),
-            f"job-{j}",
-            [NewEvent(event=JobStarted(job_id=f"job-{j}", worker=worker, total_items=k)) for k in range(per_job)],
-            None,
-        )
-        for j in range(jobs)
-    ]
-    results = await store.append_many(JOBS, appends)
-    assert not [r for r in results if isinstance(r, BaseException)]
-    return jobs * per_job
 
 
 async def rows(pool: asyncpg.Pool, schema: str) -> tuple[list[Any], list[Any]]:
@@ -202,17 +187,6 @@ async def test_a_swap_lets_the_projection_carry_state_over(nc: Any, pg_pool: asy
     await rebuild(projection, nc, pg_pool)
     # called once, inside the swap, with the rebuilt generation complete and the old one still there
     assert projection.swaps == [("proj_job_ledger_g1", "proj_job_ledger_g2", 6)]
-
-
-async def wait_for_count(pool: asyncpg.Pool, n: int) -> None:
-    for _ in range(200):
-        try:
-            if await pool.fetchval("SELECT count(*) FROM sample.ledger") == n:
-                return
-        except asyncpg.UndefinedTableError:
-            pass  # the worker has not created generation 1 yet
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"ledger never reached {n} rows")
 
 
 async def test_poison_event_goes_to_dead_letters_and_retry_reapplies(

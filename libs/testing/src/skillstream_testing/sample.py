@@ -16,7 +16,8 @@ from typing import ClassVar
 import asyncpg
 
 from skillstream_contracts.jobs import JOB_EVENTS, JobStarted
-from skillstream_runtime.eventstore import RecordedEvent
+from skillstream_contracts.streams import JOBS, aggregate_subject
+from skillstream_runtime.eventstore import EventStore, NewEvent, RecordedEvent
 from skillstream_runtime.projections import Projection
 
 
@@ -74,4 +75,37 @@ class LedgerProjection(Projection):
         )
 
 
-__all__ = ["LedgerProjection", "PoisonedEvent"]
+async def publish(store: EventStore, jobs: int, per_job: int, worker: str = "w", prefix: str = "job") -> int:
+    """Append ``per_job`` ``JobStarted`` events (from ``worker``) to each of ``jobs`` jobs ``<prefix>-<n>`` on
+    ``JOBS``, in one batch of appends; returns how many events that is (the ledger's rows once projected)."""
+    appends = [
+        (
+            aggregate_subject("jobs", "job", f"{prefix}-{j}"),
+            f"{prefix}-{j}",
+            [NewEvent(event=JobStarted(job_id=f"{prefix}-{j}", worker=worker, total_items=k)) for k in range(per_job)],
+            None,
+        )
+        for j in range(jobs)
+    ]
+    results = await store.append_many(JOBS, appends)
+    assert not [r for r in results if isinstance(r, BaseException)]
+    return jobs * per_job
+
+
+async def wait_for_count(pool: asyncpg.Pool, n: int) -> None:
+    """Wait until ``sample.ledger`` holds ``n`` rows (checked every 50 ms, at most 10 s).
+
+    Raises:
+        AssertionError: it did not.
+    """
+    for _ in range(200):
+        try:
+            if await pool.fetchval("SELECT count(*) FROM sample.ledger") == n:
+                return
+        except asyncpg.UndefinedTableError:
+            pass  # the worker has not created generation 1 yet
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"ledger never reached {n} rows")
+
+
+__all__ = ["LedgerProjection", "PoisonedEvent", "publish", "wait_for_count"]
