@@ -28,7 +28,7 @@ from nats.micro.request import Request
 from prometheus_client import Histogram
 
 from skillstream_contracts import ErrorCode, ErrorReply
-from skillstream_runtime.errors import CommandRejected, ConcurrencyError, RequestError
+from skillstream_runtime.errors import CommandRejected, ConcurrencyError, RequestError, raised_from
 
 log = structlog.get_logger(__name__)
 
@@ -59,20 +59,11 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 """Exceptions that mean a dependency cannot be reached now, not that the request or the code is wrong."""
 
-_CAUSE_DEPTH = 8
-
 
 def is_unavailable(error: BaseException) -> bool:
     """True when ``error``, or an exception it was raised from (``__cause__``/``__context__``, a few links
     deep), is one of :data:`UNAVAILABLE_ERRORS`: the request may succeed later, answer ``unavailable``."""
-    seen: BaseException | None = error
-    for _ in range(_CAUSE_DEPTH):
-        if seen is None:
-            return False
-        if isinstance(seen, UNAVAILABLE_ERRORS):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return raised_from(error, UNAVAILABLE_ERRORS, implicit=True)
 
 
 def error_headers(reply: ErrorReply) -> dict[str, str]:

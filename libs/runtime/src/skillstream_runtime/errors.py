@@ -90,6 +90,22 @@ class CommandRejected(SkillstreamRuntimeError):
         self.errors = errors or []
 
 
+def raised_from(
+    error: BaseException, types: tuple[type[BaseException], ...], *, implicit: bool = False, depth: int = 8
+) -> bool:
+    """True when ``error``, or an exception it was raised from (``__cause__``; with ``implicit`` also the one
+    being handled when it was raised, ``__context__``), at most ``depth`` links deep, is one of ``types``: an
+    error translated at a boundary still says what it was."""
+    seen: BaseException | None = error
+    for _ in range(depth):
+        if seen is None:
+            return False
+        if isinstance(seen, types):
+            return True
+        seen = (seen.__cause__ or seen.__context__) if implicit else seen.__cause__
+    return False
+
+
 __all__ = [
     "AppendError",
     "CommandRejected",
@@ -101,4 +117,5 @@ __all__ = [
     "RequestError",
     "SkillstreamRuntimeError",
     "StreamNotFoundError",
+    "raised_from",
 ]

@@ -23,6 +23,8 @@ import stamina
 import structlog
 from nats.aio.client import Client
 
+from skillstream_runtime.errors import raised_from
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -45,14 +47,7 @@ OUTAGE_TIMEOUT: Final = 6 * 3600.0
 
 def is_transient(error: BaseException) -> bool:
     """True when ``error`` (or the error it was raised from) is one of :data:`TRANSIENT_ERRORS`."""
-    seen: BaseException | None = error
-    for _ in range(4):  # an error translated at a boundary keeps its cause
-        if seen is None:
-            return False
-        if isinstance(seen, TRANSIENT_ERRORS):
-            return True
-        seen = seen.__cause__
-    return False
+    return raised_from(error, TRANSIENT_ERRORS, depth=4)
 
 
 @dataclass(frozen=True, kw_only=True)
