@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from nats.aio.client import Client
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from skillstream_contracts.constraints import INT64_MAX
 from skillstream_contracts.jobs import GET_JOB, GetJob, JobDetail
 from skillstream_gateway.auth import Authenticator, Principal
 from skillstream_gateway.problems import PROBLEM_MEDIA_TYPE, ProblemError
@@ -33,7 +34,6 @@ from skillstream_gateway.sse import ProgressHub, progress_events
 from skillstream_runtime.endpoints import request
 
 _SEQUENCE = re.compile(r"[0-9]{1,19}")
-_MAX_SEQUENCE = 2**63 - 1
 
 _EVENT_STREAM = (
     "A `text/event-stream` of progress messages, each `event: progress`, `id: <sequence>` and "
@@ -65,7 +65,7 @@ def last_event_id(request_: Request) -> int:
     value = request_.headers.get("last-event-id", "").strip()
     if not value:
         return 0
-    if _SEQUENCE.fullmatch(value) is None or int(value) > _MAX_SEQUENCE:
+    if _SEQUENCE.fullmatch(value) is None or int(value) > INT64_MAX:
         raise ProblemError(
             400,
             "bad-request",
