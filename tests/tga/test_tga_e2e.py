@@ -171,7 +171,12 @@ async def test_sync_redownloads_changed_and_marks_deleted_then_reparse_needs_no_
         # only what changed since: the modified unit, and the deleted one (a deletion bumps UpdatedDate too)
         assert second["progress"]["total"] == second["progress"]["succeeded"] == 2
         assert second["progress"]["groups"]["unit"]["succeeded"] == 2
-        unit = (await client.get("/api/units/RIIDES301D/comprehensive")).json()
+        # the units read model follows the TGA stream on its own: give it a moment after the job's end
+        for _ in range(100):
+            unit = (await client.get("/api/units/RIIDES301D/comprehensive")).json()
+            if unit["deleted_at"] is not None:
+                break
+            await asyncio.sleep(0.2)
         assert unit["deleted_at"] is not None
 
         files_before = (await stack.sandbox_stats())["files_served"]
